@@ -1,0 +1,224 @@
+// Package grpcserver builds the gRPC server of user, order and item with
+// what every one of them needs: the standard grpc.health.v1 service,
+// server reflection (so grpcurl works through the sidecar), go-grpc-
+// prometheus metrics with handling-time histograms, trace header
+// propagation, one log line per call, panic recovery, and a graceful drain
+// for SIGTERM.
+package grpcserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/envoy-example/envoy-example/services/internal/logging"
+	"github.com/envoy-example/envoy-example/services/internal/propagation"
+)
+
+// Server is a grpc.Server with health, reflection, metrics and drain.
+type Server struct {
+	grpc     *grpc.Server
+	health   *health.Server
+	metrics  *grpcprom.ServerMetrics
+	logger   *slog.Logger
+	names    []string
+	inFlight atomic.Int64
+}
+
+// New returns a Server whose metrics are registered on reg.
+func New(logger *slog.Logger, reg prometheus.Registerer) (*Server, error) {
+	s := &Server{
+		health:  health.NewServer(),
+		metrics: grpcprom.NewServerMetrics(),
+		logger:  logger,
+	}
+	s.metrics.EnableHandlingTimeHistogram()
+	if err := reg.Register(s.metrics); err != nil {
+		return nil, fmt.Errorf("registering the gRPC server metrics: %w", err)
+	}
+	// Outermost first: the headers are in the context before the log line
+	// is written, and the log line and the metrics see the status that
+	// recovery turned a panic into.
+	s.grpc = grpc.NewServer(
+		grpc.ChainUnaryInterceptor(
+			propagation.UnaryServerInterceptor(),
+			s.logUnary,
+			s.metrics.UnaryServerInterceptor(),
+			s.countInFlight,
+			recoverUnary(logger),
+		),
+		grpc.ChainStreamInterceptor(
+			propagation.StreamServerInterceptor(),
+			s.logStream,
+			s.metrics.StreamServerInterceptor(),
+			recoverStream(logger),
+		),
+	)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	// Not serving until Serve: a health check must not pass before the
+	// listener is up.
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	return s, nil
+}
+
+// RegisterService registers an application service (grpc.ServiceRegistrar);
+// the health service reports it by name too.
+func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
+	s.grpc.RegisterService(desc, impl)
+	s.names = append(s.names, desc.ServiceName)
+	s.health.SetServingStatus(desc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+}
+
+// Serve marks every service SERVING and serves lis until Shutdown.
+func (s *Server) Serve(lis net.Listener) error {
+	s.metrics.InitializeMetrics(s.grpc)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for _, n := range s.names {
+		s.health.SetServingStatus(n, healthpb.HealthCheckResponse_SERVING)
+	}
+	return s.grpc.Serve(lis)
+}
+
+// settle is how long Shutdown keeps the server up after the last unary
+// call ends: long enough for the peers (the Envoy sidecar) to act on the
+// GOAWAY that GracefulStop sent, so that no new call lands in the gap.
+const settle = 100 * time.Millisecond
+
+// Shutdown drains the server: every service turns NOT_SERVING, new calls
+// are refused, and the unary calls in flight finish. Streams (health Watch,
+// reflection) never end by themselves, so they are cut once no unary call is
+// left. When ctx ends first, whatever is still running is cut and an error
+// says how many calls were.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	start := time.Now()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			n := s.inFlight.Load()
+			s.grpc.Stop()
+			<-done
+			if n == 0 {
+				return nil
+			}
+			return fmt.Errorf("shutdown timed out: %d call(s) still in flight were cut", n)
+		case <-tick.C:
+			if s.inFlight.Load() == 0 && time.Since(start) >= settle {
+				s.grpc.Stop()
+				<-done
+				return nil
+			}
+		}
+	}
+}
+
+// InFlight is the number of unary calls being handled.
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
+func (s *Server) countInFlight(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	return handler(ctx, req)
+}
+
+// quiet says whether calls to method are logged at debug level only: health
+// checks and reflection come every few seconds from Envoy and the kubelet.
+func quiet(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.") || strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+// levelFor is the log level of a call that ended with code.
+func levelFor(method string, code codes.Code) slog.Level {
+	switch code {
+	case codes.Internal, codes.Unknown, codes.DataLoss:
+		return slog.LevelError
+	case codes.Unavailable, codes.DeadlineExceeded, codes.FailedPrecondition:
+		return slog.LevelWarn
+	}
+	if quiet(method) {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
+
+func (s *Server) logUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
+	var extra []slog.Attr
+	// The deadline the caller set, as it arrived: shows that the frontend's
+	// request deadline reaches every hop.
+	if d, ok := ctx.Deadline(); ok {
+		extra = append(extra, slog.Float64("deadline_ms", logging.Millis(time.Until(d))))
+	}
+	resp, err := handler(ctx, req)
+	s.logCall(ctx, info.FullMethod, err, time.Since(start), extra)
+	return resp, err
+}
+
+func (s *Server) logStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	start := time.Now()
+	err := handler(srv, ss)
+	s.logCall(ss.Context(), info.FullMethod, err, time.Since(start), nil)
+	return err
+}
+
+func (s *Server) logCall(ctx context.Context, method string, err error, took time.Duration, extra []slog.Attr) {
+	st := status.Convert(err)
+	if err != nil {
+		extra = append(extra, slog.String("error", st.Message()))
+	}
+	h := propagation.FromContext(ctx)
+	logging.Request(ctx, s.logger, levelFor(method, st.Code()), "grpc call", h.RequestID(), h.TraceID(), method, st.Code().String(), took, extra...)
+}
+
+// recovered turns a panic into an Internal status for the caller, with the
+// stack in the log only.
+func recovered(logger *slog.Logger, method string, p any) error {
+	logger.Error("panic while handling a call", "method", method, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return status.Error(codes.Internal, "internal error")
+}
+
+func recoverUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				resp, err = nil, recovered(logger, info.FullMethod, p)
+			}
+		}()
+		return handler(ctx, req)
+	}
+}
+
+func recoverStream(logger *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = recovered(logger, info.FullMethod, p)
+			}
+		}()
+		return handler(srv, ss)
+	}
+}
