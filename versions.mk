@@ -12,3 +12,7 @@ PROMETHEUS_MODULE_VERSION := v0.316.0
 # Jaeger v2.13.0 is Go module v1.76.0 (image jaegertracing/jaeger:2.13.0).
 JAEGER_VERSION := 2.13.0
 JAEGER_MODULE_VERSION := v1.76.0
+# CoreDNS for the local cluster (image registry.k8s.io/coredns/coredns:$(COREDNS_VERSION)).
+COREDNS_VERSION := v1.15.0
+# The pause image tag the kubelet of Kubernetes 1.35 asks for (kubeadm's PauseVersion).
+PAUSE_VERSION := 3.10.1

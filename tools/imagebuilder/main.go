@@ -1,0 +1,214 @@
+// Command imagebuilder builds the project's container images without a
+// Docker engine: static Go binaries on an empty base, reproducible (the
+// same commit gives the same digests), for linux/amd64 and linux/arm64 in
+// one index. With --components it builds instead the images of the
+// components the chart runs (Envoy, statsd_exporter, Jaeger, Prometheus)
+// and those a local cluster needs (pause, CoreDNS), under the exact
+// references the chart and the kubelet use, for clusters that cannot pull.
+//
+//	go run ./tools/imagebuilder [flags]
+//
+// Outputs, under --out (default out/): oci/ (an OCI layout holding every
+// index, named by reference) and images/<name>-<arch>.tar (docker-archive
+// tarballs for `kind load image-archive`, `minikube image load` and
+// `ctr -n k8s.io images import`).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/apps"
+	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/build"
+	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/components"
+	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/output"
+	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/pins"
+	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/recipe"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("imagebuilder", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "", "repository root (default: the nearest parent directory with versions.mk)")
+	out := fs.String("out", "", "output directory (default <root>/out)")
+	comps := fs.Bool("components", false, "build the component images (envoy, statsd-exporter, jaeger, prometheus, pause, coredns) instead of ours")
+	only := fs.String("only", "", "comma-separated image names to build (default: all of the kind chosen)")
+	platforms := fs.String("platforms", "", "comma-separated platforms, e.g. linux/amd64,linux/arm64 (default: each image's own)")
+	push := fs.String("push", "", "registry to push every index to, e.g. localhost:5000 (credentials from the Docker config)")
+	load := fs.String("load", "", "load the images into a running cluster: kind or minikube")
+	cluster := fs.String("cluster", "", "kind cluster name or minikube profile for --load (default: the tool's default)")
+	loadArch := fs.String("load-arch", runtime.GOARCH, "architecture of the cluster's nodes, for --load")
+	list := fs.Bool("list", false, "list the images and their references, build nothing")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: imagebuilder [--components] [flags]\n\nBuilds reproducible images without Docker; see the package doc.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "imagebuilder: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := buildAll(ctx, config{
+		root: *root, out: *out, components: *comps, only: splitList(*only), platforms: splitList(*platforms),
+		push: *push, load: *load, cluster: *cluster, loadArch: *loadArch, list: *list,
+	}, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "imagebuilder: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type config struct {
+	root, out           string
+	components          bool
+	only, platforms     []string
+	push, load, cluster string
+	loadArch            string
+	list                bool
+}
+
+func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) error {
+	start := time.Now()
+	if c.root == "" {
+		r, err := FindRoot()
+		if err != nil {
+			return err
+		}
+		c.root = r
+	}
+	if c.out == "" {
+		c.out = filepath.Join(c.root, "out")
+	}
+	arches, err := Arches(c.platforms)
+	if err != nil {
+		return err
+	}
+	p, err := pins.Load(c.root)
+	if err != nil {
+		return err
+	}
+	epoch, err := pins.Epoch(c.root)
+	if err != nil {
+		return err
+	}
+	env := recipe.Env{Root: c.root, Epoch: epoch}
+	var all []recipe.Recipe
+	if c.components {
+		env.Work = filepath.Join(c.out, "build", "components")
+		all, err = components.Recipes(env, p)
+		if err != nil {
+			return err
+		}
+	} else {
+		env.Work = filepath.Join(c.out, "build", "apps")
+		var missing []string
+		all, missing = apps.Recipes(env, p)
+		if len(missing) > 0 {
+			fmt.Fprintf(stderr, "imagebuilder: not built (no main package yet): %s\n", strings.Join(missing, ", "))
+		}
+	}
+	selected, err := recipe.Select(all, c.only)
+	if err != nil {
+		return err
+	}
+	if c.list {
+		for _, r := range selected {
+			a := r.Arches
+			if len(arches) > 0 {
+				a = arches
+			}
+			fmt.Fprintf(stdout, "%-16s %-48s %s\n", r.Name, r.Ref, strings.Join(a, ","))
+		}
+		return nil
+	}
+	if len(selected) == 0 {
+		return fmt.Errorf("nothing to build")
+	}
+	opts := build.Options{
+		Arches: arches, Epoch: epoch,
+		Layout:   filepath.Join(c.out, "oci"),
+		Archives: filepath.Join(c.out, "images"),
+		Push:     c.push,
+		LoadArch: c.loadArch,
+	}
+	if c.load != "" {
+		// Checked before building, so that a missing CLI or cluster is
+		// reported in a second rather than after the builds.
+		if opts.Loader, err = output.NewLoader(ctx, c.load, c.cluster); err != nil {
+			return err
+		}
+	}
+	results, err := build.Run(ctx, selected, opts, stdout)
+	if len(results) > 0 {
+		fmt.Fprintln(stdout)
+		if serr := build.Summary(stdout, results); serr != nil && err == nil {
+			err = serr
+		}
+		fmt.Fprintf(stdout, "\n%d image(s) in %.1fs; OCI layout %s, tarballs %s\n", len(results), time.Since(start).Seconds(), opts.Layout, opts.Archives)
+	}
+	return err
+}
+
+// Arches turns --platforms (linux/amd64,linux/arm64) into architectures.
+func Arches(platforms []string) ([]string, error) {
+	var out []string
+	for _, p := range platforms {
+		os, arch, ok := strings.Cut(p, "/")
+		if !ok || os != "linux" || (arch != "amd64" && arch != "arm64") {
+			return nil, fmt.Errorf("--platforms %s: only linux/amd64 and linux/arm64 are built", p)
+		}
+		out = append(out, arch)
+	}
+	return out, nil
+}
+
+// FindRoot returns the nearest directory at or above the working directory
+// that holds versions.mk.
+func FindRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "versions.mk")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no versions.mk here or above: run from the repository or pass --root")
+		}
+		dir = parent
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
