@@ -104,5 +104,18 @@ run: build
 	echo; \
 	wait
 
+# The local single-node Kubernetes (ci/cluster; root; state in .cluster/,
+# binaries built into .bin/cluster/ from ci/clusterbuild when missing).
+# The sandbox image comes from out/images/pause-<arch>.tar (the image builder).
+.PHONY: cluster-up cluster-down cluster-check cluster-status
+cluster-up:
+	ci/cluster up
+cluster-down:
+	ci/cluster down
+cluster-check:
+	ci/cluster check
+cluster-status:
+	ci/cluster status
+
 clean:
 	rm -rf $(BIN) out
