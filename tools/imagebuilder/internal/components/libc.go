@@ -19,10 +19,10 @@ func Triplet(arch string) string {
 // LibDirs returns directories holding Debian's glibc for arch, the
 // libraries the official Envoy binary is linked against. They come from
 // the libc6 package of the machine's own Debian release, fetched with
-// apt-get into a private state directory under work (the machine's apt
+// apt-get into a private state directory under cache (the machine's apt
 // configuration and dpkg database are left alone). Without apt-get, the
 // host's own libraries serve for the host's architecture.
-func LibDirs(ctx context.Context, work, arch string) (*Libc, error) {
+func LibDirs(ctx context.Context, cache, arch string) (*Libc, error) {
 	triplet := Triplet(arch)
 	if triplet == "" {
 		return nil, fmt.Errorf("no glibc for %s", arch)
@@ -33,8 +33,8 @@ func LibDirs(ctx context.Context, work, arch string) (*Libc, error) {
 		}
 		return &Libc{Dirs: []string{"/lib/" + triplet, "/usr/lib/" + triplet}, Version: "host"}, nil
 	}
-	apt := filepath.Join(work, "apt")
-	debs := filepath.Join(work, "debs", arch)
+	apt := filepath.Join(cache, "apt")
+	debs := filepath.Join(cache, "debs", arch)
 	for _, d := range []string{filepath.Join(apt, "lists", "partial"), filepath.Join(apt, "cache", "archives", "partial"), debs} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err

@@ -32,8 +32,10 @@ type Recipe struct {
 type Env struct {
 	// Root is the repository root.
 	Root string
-	// Work is a directory for intermediate files (binaries, downloads).
+	// Work is a directory for intermediate files (binaries).
 	Work string
+	// Cache keeps downloads between builds (wheels, Debian packages).
+	Cache string
 	// Epoch is the fixed time of every file and config.
 	Epoch time.Time
 }
