@@ -1,0 +1,163 @@
+{{/*
+Sidecar injection: the Envoy and statsd_exporter containers that every
+service pod and the ingress pod get, and the volumes they mount. Pods that
+must not get them (Jaeger, Prometheus, the helm test pod) simply do not
+include these templates.
+
+Call with (dict "root" $ "component" "user" "native" true).
+  native: true renders native sidecars (for initContainers): restartPolicy
+  Always, so they start before the app (Envoy's startupProbe gates it) and
+  stop after it. false renders plain containers (for containers): the ingress,
+  whose Envoy is the whole pod, and clusters without native sidecars.
+
+Order matters for native sidecars: statsd_exporter first, so that it
+receives Envoy's first stats and stops last; Envoy second, so that the app
+starts only once Envoy is ready.
+*/}}
+{{- define "envoy-example.sidecarContainers" -}}
+{{- $root := .root -}}
+{{- $envoy := $root.Values.envoy -}}
+{{- $statsd := $root.Values.statsdExporter -}}
+- name: statsd-exporter
+  image: {{ include "envoy-example.image" (dict "root" $root "image" $statsd.image) | quote }}
+  imagePullPolicy: {{ $statsd.image.pullPolicy }}
+  {{- if .native }}
+  restartPolicy: Always
+  {{- end }}
+  command: ["/bin/statsd_exporter"]
+  args:
+    - --statsd.mapping-config=/etc/statsd-exporter/mapping.yaml
+    # Envoy in this pod is the only sender.
+    - --statsd.listen-udp=127.0.0.1:9125
+    - --statsd.listen-tcp=
+    - --web.listen-address=:9102
+    - --log.level={{ $statsd.logLevel }}
+  ports:
+    - name: statsd-metrics
+      containerPort: 9102
+      protocol: TCP
+  readinessProbe:
+    httpGet: { path: /, port: statsd-metrics }
+    periodSeconds: 10
+  livenessProbe:
+    httpGet: { path: /, port: statsd-metrics }
+    periodSeconds: 20
+    failureThreshold: 3
+  resources:
+    {{- toYaml $statsd.resources | nindent 4 }}
+  securityContext:
+    {{- include "envoy-example.containerSecurityContext" $root | nindent 4 }}
+  volumeMounts:
+    - name: statsd-mapping
+      mountPath: /etc/statsd-exporter
+      readOnly: true
+- name: envoy
+  image: {{ include "envoy-example.image" (dict "root" $root "image" $envoy.image) | quote }}
+  imagePullPolicy: {{ $envoy.image.pullPolicy }}
+  {{- if .native }}
+  restartPolicy: Always
+  {{- end }}
+  command: ["/usr/local/bin/envoy"]
+  args:
+    - --config-path
+    - /etc/envoy/envoy.yaml
+    # node.id: the pod name, so that each replica is told apart in logs and stats.
+    - --service-node
+    - $(POD_NAME)
+    - --log-level
+    - {{ $envoy.logLevel }}
+    - --concurrency
+    - {{ $envoy.concurrency | quote }}
+    # At shutdown the preStop hook drains the inbound listener for this long.
+    - --drain-time-s
+    - {{ $envoy.drainTimeSeconds | quote }}
+    - --drain-strategy
+    - immediate
+    # One Envoy per container: no hot restart, no shared memory needed.
+    - --disable-hot-restart
+  env:
+    - name: POD_NAME
+      valueFrom:
+        fieldRef: { fieldPath: metadata.name }
+  ports:
+    # The Service port: named for the protocol behind it.
+    - name: {{ ternary "grpc" "http" (has .component (list "user" "order" "item")) }}
+      containerPort: 8080
+      protocol: TCP
+    - name: envoy-ready
+      containerPort: 15021
+      protocol: TCP
+  {{- if .native }}
+  # The app container starts only once this passes.
+  startupProbe:
+    httpGet: { path: /ready, port: envoy-ready }
+    periodSeconds: 1
+    failureThreshold: 60
+  {{- end }}
+  readinessProbe:
+    httpGet: { path: /ready, port: envoy-ready }
+    periodSeconds: 5
+  lifecycle:
+    # Envoy exits at once on SIGTERM. Before that: wait for the app to exit
+    # (at once for native sidecars, which stop after the app; bounded for
+    # plain containers, which get SIGTERM together with the app), then fail
+    # Envoy's health check, drain the inbound listener gracefully and give
+    # the drain its time. The admin is on loopback only and the image has
+    # no curl: bash's /dev/tcp speaks the two POSTs (the official image is
+    # Ubuntu-based and has bash).
+    preStop:
+      exec:
+        command:
+          - /bin/bash
+          - -c
+          - |
+            post() {
+              exec 3<>/dev/tcp/127.0.0.1/9901 || return 0
+              printf 'POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' "$1" >&3
+              while read -r -u 3 _; do :; done
+              exec 3<&-
+            }
+            for ((i = 0; i < {{ include "envoy-example.appExitWaitSeconds" $root }}; i++)); do
+              (exec 4<>/dev/tcp/127.0.0.1/9091) 2>/dev/null || break
+              sleep 1
+            done
+            post /healthcheck/fail
+            post '/drain_listeners?graceful&inboundonly'
+            sleep {{ $envoy.drainTimeSeconds }}
+  resources:
+    {{- toYaml $envoy.resources | nindent 4 }}
+  securityContext:
+    {{- include "envoy-example.containerSecurityContext" $root | nindent 4 }}
+  volumeMounts:
+    - name: envoy-config
+      mountPath: /etc/envoy
+      readOnly: true
+{{- end }}
+
+{{/* The volumes the sidecar containers mount. Same arguments. */}}
+{{- define "envoy-example.sidecarVolumes" -}}
+- name: envoy-config
+  configMap:
+    name: {{ include "envoy-example.componentName" (dict "root" .root "component" (printf "%s-envoy" .component)) }}
+- name: statsd-mapping
+  configMap:
+    name: {{ include "envoy-example.componentName" (dict "root" .root "component" "statsd-mapping") }}
+{{- end }}
+
+{{/*
+Pod annotations that roll the pods when their sidecars' config changes.
+*/}}
+{{- define "envoy-example.sidecarChecksums" -}}
+checksum/envoy: {{ include "envoy-example.envoyBootstrap" . | sha256sum }}
+checksum/statsd-mapping: {{ include "envoy-example.statsdMapping" .root | sha256sum }}
+{{- end }}
+
+{{/*
+How long a plain-container Envoy waits for its app to exit before it drains;
+the pod's terminationGracePeriodSeconds covers this, the drain and a margin.
+*/}}
+{{- define "envoy-example.appExitWaitSeconds" -}}15{{- end }}
+
+{{- define "envoy-example.terminationGracePeriodSeconds" -}}
+{{- add (include "envoy-example.appExitWaitSeconds" .) .Values.envoy.drainTimeSeconds 10 }}
+{{- end }}
