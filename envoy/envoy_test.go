@@ -96,7 +96,7 @@ func TestFindHonoursEnvoyBin(t *testing.T) {
 func TestParseVersion(t *testing.T) {
 	for out, want := range map[string]string{
 		"\n/x/envoy  version: 9e5580933739775e8bce696a57a2e1bc99368f23/1.40.0/Clean/RELEASE/BoringSSL\n\n": "1.40.0",
-		"envoy  version: abc123/1.34.2-dev/Modified/DEBUG/BoringSSL-FIPS":                                   "1.34.2-dev",
+		"envoy  version: abc123/1.34.2-dev/Modified/DEBUG/BoringSSL-FIPS":                                  "1.34.2-dev",
 	} {
 		got, err := envoy.ParseVersion(out)
 		if err != nil || got != want {
