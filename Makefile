@@ -142,3 +142,20 @@ component-modules:
 
 clean:
 	rm -rf $(BIN) out
+
+# Our images onto a cluster's node, for `make e2e` and `make demo`.
+#   LOAD=ctr       the local cluster of ci/cluster (every amd64/arm64 tarball in out/images)
+#   LOAD=kind      kind load image-archive (tools/imagebuilder --load kind)
+#   LOAD=minikube  minikube image load
+#   LOAD=none      build only
+LOAD ?= none
+NODE_ARCH ?= $(shell go env GOARCH)
+.PHONY: load-images e2e
+load-images:
+	go run ./tools/imagebuilder --platforms linux/$(NODE_ARCH) $(if $(filter kind minikube,$(LOAD)),--load $(LOAD) --load-arch $(NODE_ARCH))
+	@if [ "$(LOAD)" = ctr ]; then ci/cluster load out/images/*-$(NODE_ARCH).tar; fi
+
+# The end-to-end test (ci/e2e): on the cluster KUBECONFIG names, or else on
+# the local cluster, brought up and torn down around the test.
+e2e:
+	ci/e2e
