@@ -1,0 +1,642 @@
+package charttest
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"sigs.k8s.io/yaml"
+
+	"github.com/envoy-example/envoy-example/charts/render"
+	"github.com/envoy-example/envoy-example/envoy"
+)
+
+// scenario is one way to install the chart, with what it must give.
+type scenario struct {
+	name string
+	opts render.Options
+
+	jaeger, prometheus bool
+	native             bool
+	userReplicas       int32
+	ingressType        corev1.ServiceType
+	nodePort           int32 // of the ingress; 0 when Kubernetes picks
+	clusterDomain      string
+}
+
+func (s scenario) release() string   { return or(s.opts.Release, render.DefaultRelease) }
+func (s scenario) namespace() string { return or(s.opts.Namespace, render.DefaultNamespace) }
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// base is the default install; the scenarios change one thing each.
+func base(name string) scenario {
+	return scenario{name: name, jaeger: true, prometheus: true, native: true, userReplicas: 1,
+		ingressType: corev1.ServiceTypeClusterIP, clusterDomain: "cluster.local"}
+}
+
+func scenarios() []scenario {
+	kind := base("values-kind")
+	kind.opts.ValuesFiles = []string{"values-kind.yaml"}
+	kind.ingressType, kind.nodePort = corev1.ServiceTypeNodePort, 30080
+
+	minikube := base("values-minikube")
+	minikube.opts.ValuesFiles = []string{"values-minikube.yaml"}
+	minikube.ingressType, minikube.nodePort = corev1.ServiceTypeNodePort, 30080
+
+	other := base("release-shop-in-namespace-prod")
+	other.opts.Release, other.opts.Namespace = "shop", "prod"
+
+	scaled := base("user-replicas-3")
+	scaled.opts.Set = []string{"services.user.replicas=3"}
+	scaled.userReplicas = 3
+
+	noJaeger := base("jaeger-off")
+	noJaeger.opts.Set = []string{"jaeger.enabled=false"}
+	noJaeger.jaeger = false
+
+	noProm := base("prometheus-off")
+	noProm.opts.Set = []string{"prometheus.enabled=false"}
+	noProm.prometheus = false
+
+	bare := base("jaeger-and-prometheus-off")
+	bare.opts.Set = []string{"jaeger.enabled=false", "prometheus.enabled=false"}
+	bare.jaeger, bare.prometheus = false, false
+
+	plain := base("plain-container-sidecars")
+	plain.opts.Set = []string{"sidecars.native=false"}
+	plain.native = false
+
+	domain := base("cluster-domain")
+	domain.opts.Set = []string{"clusterDomain=k8s.example.internal"}
+	domain.clusterDomain = "k8s.example.internal"
+
+	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain}
+}
+
+// forEach runs check on every scenario as a subtest.
+func forEach(t *testing.T, check func(t *testing.T, s scenario, rel *render.Release)) {
+	for _, s := range scenarios() {
+		t.Run(s.name, func(t *testing.T) {
+			check(t, s, renderScenario(t, s))
+		})
+	}
+}
+
+func TestLintStrict(t *testing.T) {
+	for _, files := range [][]string{nil, {"values-kind.yaml"}, {"values-minikube.yaml"}} {
+		var paths []string
+		for _, f := range files {
+			paths = append(paths, filepath.Join(chartDir(t), f))
+		}
+		msgs, err := render.Lint(render.Options{ValuesFiles: paths})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Severity != "INFO" {
+				t.Errorf("helm lint --strict %v: %s", files, m)
+			}
+		}
+	}
+}
+
+// The chart's image tags are the releases versions.mk pins.
+func TestImageTagsMatchVersionsMk(t *testing.T) {
+	root, err := envoy.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins, err := envoy.ReadMakeVars(filepath.Join(root, "versions.mk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(chartDir(t), "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type image struct {
+		Repository string `json:"repository"`
+		Tag        string `json:"tag"`
+	}
+	var v struct {
+		Envoy          struct{ Image image } `json:"envoy"`
+		StatsdExporter struct{ Image image } `json:"statsdExporter"`
+		Jaeger         struct{ Image image } `json:"jaeger"`
+		Prometheus     struct{ Image image } `json:"prometheus"`
+	}
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		got  image
+		repo string
+		tag  string
+	}{
+		{v.Envoy.Image, "envoyproxy/envoy", "v" + pins["ENVOY_VERSION"]},
+		{v.StatsdExporter.Image, "prom/statsd-exporter", pins["STATSD_EXPORTER_VERSION"]},
+		{v.Jaeger.Image, "jaegertracing/jaeger", pins["JAEGER_VERSION"]},
+		{v.Prometheus.Image, "prom/prometheus", pins["PROMETHEUS_VERSION"]},
+	} {
+		if c.tag == "" || c.tag == "v" {
+			t.Errorf("versions.mk pins no version for %s", c.repo)
+		}
+		if c.got.Repository != c.repo || c.got.Tag != c.tag {
+			t.Errorf("values.yaml has %s:%s, want %s:%s (versions.mk)", c.got.Repository, c.got.Tag, c.repo, c.tag)
+		}
+	}
+}
+
+func TestRenderedObjectsDecodeStrictly(t *testing.T) {
+	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		if len(rel.Objects) < 15 {
+			t.Fatalf("only %d objects rendered", len(rel.Objects))
+		}
+		seen := map[string]bool{}
+		for _, o := range rel.Objects {
+			if _, err := o.Decode(); err != nil {
+				t.Error(err)
+			}
+			key := o.Kind + "/" + o.Name
+			if seen[key] {
+				t.Errorf("%s rendered twice", key)
+			}
+			seen[key] = true
+			// Every object carries the release's labels: the e2e test's
+			// uninstall check and NOTES select by them.
+			var meta struct {
+				Metadata struct {
+					Labels map[string]string `json:"labels"`
+				} `json:"metadata"`
+			}
+			if err := yaml.Unmarshal(o.YAML, &meta); err != nil {
+				t.Fatal(err)
+			}
+			if meta.Metadata.Labels["app.kubernetes.io/instance"] != s.release() || meta.Metadata.Labels["app.kubernetes.io/component"] == "" {
+				t.Errorf("%s lacks the instance or component label: %v", key, meta.Metadata.Labels)
+			}
+		}
+	})
+}
+
+// What each scenario must render, by kind and name.
+func TestRenderedObjects(t *testing.T) {
+	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		want := map[string][]string{}
+		add := func(kind string, components ...string) {
+			for _, c := range components {
+				want[kind] = append(want[kind], rel.Name(c))
+			}
+		}
+		add("Deployment", "frontend", "user", "order", "item", "ingress")
+		add("Service", "frontend", "user", "order", "item", "ingress")
+		add("ConfigMap", "frontend-envoy", "user-envoy", "order-envoy", "item-envoy", "ingress-envoy", "statsd-mapping")
+		add("Pod", "smoke")
+		if s.jaeger {
+			add("Deployment", "jaeger")
+			add("Service", "jaeger-zipkin", "jaeger-query")
+			add("ConfigMap", "jaeger")
+		}
+		if s.prometheus {
+			add("Deployment", "prometheus")
+			add("Service", "prometheus")
+			add("ConfigMap", "prometheus")
+			add("ServiceAccount", "prometheus")
+			add("Role", "prometheus")
+			add("RoleBinding", "prometheus")
+		}
+		got := map[string][]string{}
+		for _, o := range rel.Objects {
+			got[o.Kind] = append(got[o.Kind], o.Name)
+		}
+		for kind := range got {
+			if _, ok := want[kind]; !ok {
+				t.Errorf("unexpected %s objects: %v", kind, got[kind])
+			}
+		}
+		for kind, names := range want {
+			slices.Sort(names)
+			slices.Sort(got[kind])
+			if !slices.Equal(names, got[kind]) {
+				t.Errorf("%s: got %v, want %v", kind, got[kind], names)
+			}
+		}
+	})
+}
+
+func deployment(t *testing.T, rel *render.Release, component string) *appsv1.Deployment {
+	t.Helper()
+	o, ok := rel.Find("Deployment", rel.Name(component))
+	if !ok {
+		t.Fatalf("no Deployment %s", rel.Name(component))
+	}
+	obj, err := o.Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj.(*appsv1.Deployment)
+}
+
+func service(t *testing.T, rel *render.Release, component string) *corev1.Service {
+	t.Helper()
+	o, ok := rel.Find("Service", rel.Name(component))
+	if !ok {
+		t.Fatalf("no Service %s", rel.Name(component))
+	}
+	obj, err := o.Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj.(*corev1.Service)
+}
+
+// podSpecs returns every pod template and the test pod, by component.
+func podSpecs(t *testing.T, rel *render.Release) map[string]*corev1.PodSpec {
+	t.Helper()
+	specs := map[string]*corev1.PodSpec{}
+	for _, o := range rel.Objects {
+		obj, err := o.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v := obj.(type) {
+		case *appsv1.Deployment:
+			specs[v.Labels["app.kubernetes.io/component"]] = &v.Spec.Template.Spec
+		case *corev1.Pod:
+			specs[v.Labels["app.kubernetes.io/component"]] = &v.Spec
+		}
+	}
+	return specs
+}
+
+func names(cs []corev1.Container) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// Sidecars go into the four service pods and the ingress pod only; native
+// sidecars are initContainers that keep running, and Envoy's startupProbe
+// holds the app back until Envoy is ready.
+func TestSidecarInjection(t *testing.T) {
+	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		for component, spec := range podSpecs(t, rel) {
+			init, main := names(spec.InitContainers), names(spec.Containers)
+			switch component {
+			case "frontend", "user", "order", "item":
+				if s.native {
+					if !slices.Equal(init, []string{"statsd-exporter", "envoy"}) || !slices.Equal(main, []string{component}) {
+						t.Errorf("%s: initContainers %v, containers %v; want [statsd-exporter envoy] and [%s]", component, init, main, component)
+						continue
+					}
+					for _, c := range spec.InitContainers {
+						if c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways {
+							t.Errorf("%s: native sidecar %s lacks restartPolicy Always", component, c.Name)
+						}
+					}
+					if spec.InitContainers[1].StartupProbe == nil {
+						t.Errorf("%s: Envoy has no startupProbe: the app could start before Envoy is ready", component)
+					}
+				} else if len(init) != 0 || !slices.Equal(main, []string{"statsd-exporter", "envoy", component}) {
+					t.Errorf("%s: initContainers %v, containers %v; want none and [statsd-exporter envoy %s]", component, init, main, component)
+				}
+			case "ingress":
+				if len(init) != 0 || !slices.Equal(main, []string{"statsd-exporter", "envoy"}) {
+					t.Errorf("ingress: initContainers %v, containers %v", init, main)
+				}
+			default: // jaeger, prometheus, smoke
+				for _, n := range append(init, main...) {
+					if n == "envoy" || n == "statsd-exporter" {
+						t.Errorf("%s got a %s sidecar", component, n)
+					}
+				}
+			}
+			// The admin port is never exposed nor probed on the pod IP.
+			for _, c := range append(slices.Clone(spec.InitContainers), spec.Containers...) {
+				for _, p := range c.Ports {
+					if p.ContainerPort == 9901 {
+						t.Errorf("%s/%s exposes Envoy's admin port", component, c.Name)
+					}
+				}
+				for _, pr := range []*corev1.Probe{c.StartupProbe, c.ReadinessProbe, c.LivenessProbe} {
+					if pr != nil && pr.HTTPGet != nil && pr.HTTPGet.Port.IntValue() == 9901 {
+						t.Errorf("%s/%s probes the admin port", component, c.Name)
+					}
+				}
+			}
+		}
+	})
+}
+
+// Pods meet the "restricted" Pod Security Standard.
+func TestRestrictedPodSecurity(t *testing.T) {
+	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		for component, spec := range podSpecs(t, rel) {
+			psc := spec.SecurityContext
+			if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.RunAsUser == nil || *psc.RunAsUser == 0 {
+				t.Errorf("%s: pod must run as a non-root uid: %+v", component, psc)
+			}
+			if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+				t.Errorf("%s: pod lacks seccomp RuntimeDefault", component)
+			}
+			if spec.HostNetwork || spec.HostPID || spec.HostIPC {
+				t.Errorf("%s: uses host namespaces", component)
+			}
+			for _, v := range spec.Volumes {
+				if v.ConfigMap == nil && v.EmptyDir == nil && v.Projected == nil && v.Secret == nil {
+					t.Errorf("%s: volume %s is of a type the restricted standard forbids", component, v.Name)
+				}
+			}
+			wantToken := component == "prometheus"
+			if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken != wantToken {
+				t.Errorf("%s: automountServiceAccountToken should be %v", component, wantToken)
+			}
+			for _, c := range append(slices.Clone(spec.InitContainers), spec.Containers...) {
+				sc := c.SecurityContext
+				switch {
+				case sc == nil:
+					t.Errorf("%s/%s: no securityContext", component, c.Name)
+				case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+					t.Errorf("%s/%s: allowPrivilegeEscalation must be false", component, c.Name)
+				case sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem:
+					t.Errorf("%s/%s: root filesystem must be read-only", component, c.Name)
+				case sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) != 0:
+					t.Errorf("%s/%s: must drop ALL capabilities and add none", component, c.Name)
+				case sc.Privileged != nil && *sc.Privileged:
+					t.Errorf("%s/%s: privileged", component, c.Name)
+				}
+				for _, p := range c.Ports {
+					if p.HostPort != 0 {
+						t.Errorf("%s/%s: hostPort", component, c.Name)
+					}
+				}
+			}
+		}
+	})
+}
+
+// Services: headless for the four apps (Envoy balances over pods), the
+// ingress as the values say.
+func TestServices(t *testing.T) {
+	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		for _, c := range []string{"frontend", "user", "order", "item"} {
+			svc := service(t, rel, c)
+			if svc.Spec.ClusterIP != corev1.ClusterIPNone {
+				t.Errorf("%s: clusterIP %q, want None (headless)", c, svc.Spec.ClusterIP)
+			}
+			wantPort := map[bool]string{true: "http", false: "grpc"}[c == "frontend"]
+			if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 8080 || svc.Spec.Ports[0].Name != wantPort {
+				t.Errorf("%s: ports %+v, want 8080 named %s", c, svc.Spec.Ports, wantPort)
+			}
+		}
+		ing := service(t, rel, "ingress")
+		if ing.Spec.Type != s.ingressType {
+			t.Errorf("ingress Service type %s, want %s", ing.Spec.Type, s.ingressType)
+		}
+		if got := ing.Spec.Ports[0].NodePort; got != s.nodePort {
+			t.Errorf("ingress nodePort %d, want %d", got, s.nodePort)
+		}
+		if s.jaeger {
+			if p := service(t, rel, "jaeger-zipkin").Spec.Ports; len(p) != 1 || p[0].Port != 9411 {
+				t.Errorf("jaeger-zipkin ports %+v", p)
+			}
+			if p := service(t, rel, "jaeger-query").Spec.Ports; len(p) != 1 || p[0].Port != 16686 {
+				t.Errorf("jaeger-query ports %+v", p)
+			}
+		}
+		if s.prometheus {
+			if p := service(t, rel, "prometheus").Spec.Ports; len(p) != 1 || p[0].Port != 9090 {
+				t.Errorf("prometheus ports %+v", p)
+			}
+		}
+		// Every Service selects the pods of its Deployment.
+		for _, o := range rel.OfKind("Service") {
+			obj, _ := o.Decode()
+			svc := obj.(*corev1.Service)
+			matched := false
+			for _, d := range rel.OfKind("Deployment") {
+				dobj, _ := d.Decode()
+				labels := dobj.(*appsv1.Deployment).Spec.Template.Labels
+				all := true
+				for k, v := range svc.Spec.Selector {
+					all = all && labels[k] == v
+				}
+				matched = matched || (all && len(svc.Spec.Selector) > 0)
+			}
+			if !matched {
+				t.Errorf("Service %s selects no Deployment's pods: %v", svc.Name, svc.Spec.Selector)
+			}
+		}
+	})
+}
+
+func TestReplicas(t *testing.T) {
+	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		if got := *deployment(t, rel, "user").Spec.Replicas; got != s.userReplicas {
+			t.Errorf("user replicas %d, want %d", got, s.userReplicas)
+		}
+		for _, c := range []string{"frontend", "order", "item", "ingress"} {
+			if got := *deployment(t, rel, c).Spec.Replicas; got != 1 {
+				t.Errorf("%s replicas %d, want 1", c, got)
+			}
+		}
+	})
+}
+
+// The app's flags: its own server on loopback, admin on all interfaces,
+// peers through the egress listener.
+func TestAppFlags(t *testing.T) {
+	rel := renderScenario(t, base("values.yaml"))
+	want := map[string][]string{
+		"frontend": {"--listen=127.0.0.1:9090", "--admin-listen=:9091", "--log-level=info", "--user-addr=127.0.0.1:7070", "--order-addr=127.0.0.1:7070", "--request-timeout=5s"},
+		"user":     {"--listen=127.0.0.1:9090", "--admin-listen=:9091", "--log-level=info", "--seed-scale=1"},
+		"order":    {"--listen=127.0.0.1:9090", "--admin-listen=:9091", "--log-level=info", "--seed-scale=1", "--item-addr=127.0.0.1:7070"},
+		"item":     {"--listen=127.0.0.1:9090", "--admin-listen=:9091", "--log-level=info", "--seed-scale=1"},
+	}
+	for c, args := range want {
+		spec := deployment(t, rel, c).Spec.Template.Spec
+		app := spec.Containers[len(spec.Containers)-1]
+		if !slices.Equal(app.Args, args) {
+			t.Errorf("%s args %v, want %v", c, app.Args, args)
+		}
+		if app.Image != "envoy-example/"+c+":0.1.0" {
+			t.Errorf("%s image %s", c, app.Image)
+		}
+		if app.ReadinessProbe == nil || app.ReadinessProbe.HTTPGet.Path != "/readyz" || app.LivenessProbe == nil || app.LivenessProbe.HTTPGet.Path != "/healthz" {
+			t.Errorf("%s: probes must be /readyz and /healthz on the admin port", c)
+		}
+	}
+	// Extra env reaches the app container, sorted by name; --set makes 1 a
+	// number, which becomes the string "1".
+	rel2, err := render.Render(render.Options{Set: []string{"services.order.env.B_VAR=two", "services.order.env.A_VAR=1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := deployment(t, rel2, "order").Spec.Template.Spec
+	env := spec.Containers[len(spec.Containers)-1].Env
+	if len(env) != 2 || env[0].Name != "A_VAR" || env[0].Value != "1" || env[1].Name != "B_VAR" || env[1].Value != "two" {
+		t.Errorf("order env %+v", env)
+	}
+}
+
+// Every file a container's arguments name under a mounted ConfigMap is a
+// key of that ConfigMap: a path typo would crash the pod at start.
+func TestConfigFilesExistWhereContainersReadThem(t *testing.T) {
+	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		for component, spec := range podSpecs(t, rel) {
+			volumes := map[string]string{} // volume name -> ConfigMap name
+			for _, v := range spec.Volumes {
+				if v.ConfigMap != nil {
+					volumes[v.Name] = v.ConfigMap.Name
+				}
+			}
+			for _, c := range append(slices.Clone(spec.InitContainers), spec.Containers...) {
+				for _, m := range c.VolumeMounts {
+					cmName, ok := volumes[m.Name]
+					if !ok {
+						continue
+					}
+					o, found := rel.Find("ConfigMap", cmName)
+					if !found {
+						t.Errorf("%s/%s mounts ConfigMap %s, which the chart does not render", component, c.Name, cmName)
+						continue
+					}
+					obj, _ := o.Decode()
+					data := obj.(*corev1.ConfigMap).Data
+					for _, a := range append(slices.Clone(c.Command), c.Args...) {
+						for _, f := range strings.FieldsFunc(a, func(r rune) bool { return r == '=' }) {
+							if rest, ok := strings.CutPrefix(f, m.MountPath+"/"); ok {
+								if _, ok := data[rest]; !ok {
+									t.Errorf("%s/%s reads %s, but ConfigMap %s has no key %s", component, c.Name, f, cmName, rest)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// A change to a bootstrap rolls exactly the pods that use it.
+func TestChecksumsRollPodsOnConfigChange(t *testing.T) {
+	a := renderScenario(t, base("values.yaml"))
+	b, err := render.Render(render.Options{Set: []string{"envoy.timeouts.route=6s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bootstraps, err := a.EnvoyBootstraps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"frontend", "user", "order", "item", "ingress"} {
+		da, db := deployment(t, a, c), deployment(t, b, c)
+		// The ConfigMap's block scalar adds the final newline.
+		sum := da.Spec.Template.Annotations["checksum/envoy"]
+		if want := fmt.Sprintf("%x", sha256.Sum256([]byte(strings.TrimSuffix(bootstraps[c], "\n")))); sum != want {
+			t.Errorf("%s: checksum/envoy %s is not the sha256 of its bootstrap (%s)", c, sum, want)
+		}
+		if sum == db.Spec.Template.Annotations["checksum/envoy"] {
+			t.Errorf("%s: checksum/envoy unchanged after the route timeout changed", c)
+		}
+	}
+	if deployment(t, a, "jaeger").Spec.Template.Annotations["checksum/config"] != deployment(t, b, "jaeger").Spec.Template.Annotations["checksum/config"] {
+		t.Error("Jaeger rolled for an Envoy change")
+	}
+}
+
+// Prometheus may read pods in its own namespace and nothing else.
+func TestPrometheusRBACIsNamespaced(t *testing.T) {
+	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		if !s.prometheus {
+			return
+		}
+		o, _ := rel.Find("Role", rel.Name("prometheus"))
+		obj, err := o.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		role := obj.(*rbacv1.Role)
+		if len(role.Rules) != 1 || !slices.Equal(role.Rules[0].Resources, []string{"pods"}) || !slices.Equal(role.Rules[0].Verbs, []string{"get", "list", "watch"}) {
+			t.Errorf("Role rules %+v, want get/list/watch pods only", role.Rules)
+		}
+		o, _ = rel.Find("RoleBinding", rel.Name("prometheus"))
+		obj, _ = o.Decode()
+		rb := obj.(*rbacv1.RoleBinding)
+		if rb.RoleRef.Kind != "Role" || len(rb.Subjects) != 1 || rb.Subjects[0].Namespace != s.namespace() || rb.Subjects[0].Name != rel.Name("prometheus") {
+			t.Errorf("RoleBinding %+v", rb)
+		}
+		if sa := deployment(t, rel, "prometheus").Spec.Template.Spec.ServiceAccountName; sa != rel.Name("prometheus") {
+			t.Errorf("Prometheus runs as %q", sa)
+		}
+	})
+}
+
+// The whole demo, at its defaults and with user scaled to 3, requests what
+// a 2-CPU, 4-GiB minikube has left after Kubernetes itself (about 0.75 CPU
+// and 0.7 GiB): at most 1 CPU and 1.5 GiB.
+func TestResourceRequestsFitASmallMinikube(t *testing.T) {
+	for _, s := range []scenario{base("values.yaml"), scenarios()[4]} {
+		rel := renderScenario(t, s)
+		cpu, mem := resource.Quantity{}, resource.Quantity{}
+		for _, o := range rel.OfKind("Deployment") {
+			obj, _ := o.Decode()
+			d := obj.(*appsv1.Deployment)
+			for i := int32(0); i < *d.Spec.Replicas; i++ {
+				for _, c := range append(slices.Clone(d.Spec.Template.Spec.InitContainers), d.Spec.Template.Spec.Containers...) {
+					if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() {
+						t.Errorf("%s/%s requests no CPU or memory", d.Name, c.Name)
+					}
+					if c.Resources.Limits.Memory().IsZero() {
+						t.Errorf("%s/%s has no memory limit", d.Name, c.Name)
+					}
+					cpu.Add(*c.Resources.Requests.Cpu())
+					mem.Add(*c.Resources.Requests.Memory())
+				}
+			}
+		}
+		if cpu.Cmp(resource.MustParse("1")) > 0 || mem.Cmp(resource.MustParse("1536Mi")) > 0 {
+			t.Errorf("%s: the demo requests %s CPU and %s memory", s.name, cpu.String(), mem.String())
+		}
+		t.Logf("%s: the demo requests %s CPU and %s memory", s.name, cpu.String(), mem.String())
+	}
+}
+
+// NOTES tells how to reach each part for the values in use and what to run next.
+func TestNotes(t *testing.T) {
+	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		n := rel.Notes
+		for _, want := range []string{"helm test " + s.release() + " --namespace " + s.namespace(), "--set services.user.replicas=3"} {
+			if !strings.Contains(n, want) {
+				t.Errorf("NOTES lack %q:\n%s", want, n)
+			}
+		}
+		if s.nodePort != 0 {
+			for _, want := range []string{fmt.Sprintf("http://localhost:%d/", s.nodePort), fmt.Sprintf("$(minikube ip):%d/", s.nodePort)} {
+				if !strings.Contains(n, want) {
+					t.Errorf("NOTES lack %q:\n%s", want, n)
+				}
+			}
+		} else if !strings.Contains(n, "port-forward service/"+rel.Name("ingress")+" 8080:8080") {
+			t.Errorf("NOTES lack the ingress port-forward:\n%s", n)
+		}
+		if strings.Contains(n, "Jaeger") != s.jaeger || strings.Contains(n, "Prometheus") != s.prometheus {
+			t.Errorf("NOTES mention Jaeger/Prometheus although they are off (or not although on):\n%s", n)
+		}
+	})
+}
