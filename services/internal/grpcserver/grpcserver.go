@@ -37,6 +37,9 @@ type Server struct {
 	logger   *slog.Logger
 	names    []string
 	inFlight atomic.Int64
+	// draining ends (endStreams) when the streams should end.
+	draining   context.Context
+	endStreams context.CancelFunc
 }
 
 // New returns a Server whose metrics are registered on reg.
@@ -46,6 +49,7 @@ func New(logger *slog.Logger, reg prometheus.Registerer) (*Server, error) {
 		metrics: grpcprom.NewServerMetrics(),
 		logger:  logger,
 	}
+	s.draining, s.endStreams = context.WithCancel(context.Background())
 	s.metrics.EnableHandlingTimeHistogram()
 	if err := reg.Register(s.metrics); err != nil {
 		return nil, fmt.Errorf("registering the gRPC server metrics: %w", err)
@@ -65,6 +69,7 @@ func New(logger *slog.Logger, reg prometheus.Registerer) (*Server, error) {
 			propagation.StreamServerInterceptor(),
 			s.logStream,
 			s.metrics.StreamServerInterceptor(),
+			s.endOnDrain,
 			recoverStream(logger),
 		),
 	)
@@ -94,16 +99,15 @@ func (s *Server) Serve(lis net.Listener) error {
 	return s.grpc.Serve(lis)
 }
 
-// settle is how long Shutdown keeps the server up after the last unary
-// call ends: long enough for the peers (the Envoy sidecar) to act on the
-// GOAWAY that GracefulStop sent, so that no new call lands in the gap.
+// settle is how long Shutdown lets the health watchers send NOT_SERVING
+// before it ends their streams.
 const settle = 100 * time.Millisecond
 
 // Shutdown drains the server: every service turns NOT_SERVING, new calls
-// are refused, and the unary calls in flight finish. Streams (health Watch,
-// reflection) never end by themselves, so they are cut once no unary call is
-// left. When ctx ends first, whatever is still running is cut and an error
-// says how many calls were.
+// are refused (GracefulStop's GOAWAY), and the calls in flight finish.
+// Streams that never end by themselves (health Watch) are ended once the
+// watchers have been told NOT_SERVING. When ctx ends first, whatever is
+// still running is cut, and the error says how many unary calls were.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.health.Shutdown()
 	done := make(chan struct{})
@@ -111,13 +115,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.grpc.GracefulStop()
 		close(done)
 	}()
-	start := time.Now()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
+	settled := time.NewTimer(settle)
+	defer settled.Stop()
 	for {
 		select {
 		case <-done:
+			s.endStreams()
 			return nil
+		case <-settled.C:
+			s.endStreams()
 		case <-ctx.Done():
 			n := s.inFlight.Load()
 			s.grpc.Stop()
@@ -126,18 +132,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				return nil
 			}
 			return fmt.Errorf("shutdown timed out: %d call(s) still in flight were cut", n)
-		case <-tick.C:
-			if s.inFlight.Load() == 0 && time.Since(start) >= settle {
-				s.grpc.Stop()
-				<-done
-				return nil
-			}
 		}
 	}
 }
 
-// InFlight is the number of unary calls being handled.
-func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+// endOnDrain gives each stream a context that ends when the server drains,
+// so that streams waiting on their context (health Watch) end cleanly
+// rather than holding GracefulStop until the shutdown timeout.
+func (s *Server) endOnDrain(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.draining, cancel)
+	defer stop()
+	return handler(srv, &drainStream{ServerStream: ss, ctx: ctx})
+}
+
+type drainStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *drainStream) Context() context.Context { return s.ctx }
 
 func (s *Server) countInFlight(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	s.inFlight.Add(1)

@@ -6,16 +6,13 @@
 package testmesh
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +24,7 @@ import (
 	"github.com/envoy-example/envoy-example/services/frontend/frontendservice"
 	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
+	"github.com/envoy-example/envoy-example/services/internal/logtest"
 	"github.com/envoy-example/envoy-example/services/item/itemservice"
 	"github.com/envoy-example/envoy-example/services/order/orderservice"
 	"github.com/envoy-example/envoy-example/services/user/userservice"
@@ -54,7 +52,7 @@ type Service struct {
 	// Addr is its own server, AdminURL its admin server ("http://host:port").
 	Addr, AdminURL string
 	// Logs holds every line it logged.
-	Logs *Logs
+	Logs *logtest.Logs
 
 	cancel context.CancelFunc
 	done   chan error
@@ -133,7 +131,7 @@ func startService(name string, o Options, run func(context.Context, *app.Process
 		lis.Close()
 		return nil, err
 	}
-	logs := &Logs{}
+	logs := &logtest.Logs{}
 	p := app.NewProcess(name, logging.New(logs, o.LogLevel, name), lis, adminLis, o.ShutdownTimeout)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
@@ -248,60 +246,4 @@ func (m *Mesh) Do(tb testing.TB, method, path string, header http.Header) (*http
 		tb.Fatalf("%s %s: reading the body: %v", method, path, err)
 	}
 	return resp, body
-}
-
-// Logs collects a service's JSON log lines; safe for concurrent use.
-type Logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *Logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *Logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// Lines returns the lines logged so far, decoded; a line that is not a JSON
-// object fails the test.
-func (l *Logs) Lines(tb testing.TB) []map[string]any {
-	tb.Helper()
-	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(l.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			tb.Fatalf("log line is not JSON: %q: %v", line, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// Find returns the lines with msg whose fields include every key/value of
-// match (values compared as their JSON text).
-func (l *Logs) Find(tb testing.TB, msg string, match map[string]string) []map[string]any {
-	tb.Helper()
-	var out []map[string]any
-lines:
-	for _, line := range l.Lines(tb) {
-		if line["msg"] != msg {
-			continue
-		}
-		for k, v := range match {
-			if fmt.Sprint(line[k]) != v {
-				continue lines
-			}
-		}
-		out = append(out, line)
-	}
-	return out
 }
