@@ -20,6 +20,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/envoy-example/envoy-example/services/frontend/frontendservice"
 	"github.com/envoy-example/envoy-example/services/internal/app"
@@ -119,6 +121,40 @@ func Start(tb testing.TB, o Options) *Mesh {
 	}
 	tb.Cleanup(m.Client.CloseIdleConnections)
 	return m
+}
+
+// StartOne starts one service with run, as its command would, on loopback
+// ports; it stops when the test ends.
+func StartOne(tb testing.TB, name string, o Options, run func(context.Context, *app.Process) error) *Service {
+	tb.Helper()
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 5 * time.Second
+	}
+	s, err := startService(name, o, run)
+	if err != nil {
+		tb.Fatalf("starting %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			tb.Errorf("%s exited with an error: %v", name, err)
+		}
+	})
+	if err := waitReady(http.DefaultClient, s); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// Dial returns a plain gRPC client connection to s, closed when the test
+// ends.
+func (s *Service) Dial(tb testing.TB) *grpc.ClientConn {
+	tb.Helper()
+	conn, err := grpc.NewClient(s.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 func startService(name string, o Options, run func(context.Context, *app.Process) error) (*Service, error) {
