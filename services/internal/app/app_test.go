@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -47,7 +48,7 @@ func newTestProcess(t *testing.T, shutdownTimeout time.Duration) (*Process, *log
 		t.Fatal(err)
 	}
 	logs := &logtest.Logs{}
-	return NewProcess("test", logging.New(logs, -4, "test"), lis, adminLis, shutdownTimeout), logs
+	return NewProcess("test", logging.New(logs, slog.LevelDebug, "test"), lis, adminLis, shutdownTimeout), logs
 }
 
 func readyz(t *testing.T, p *Process) (int, string) {

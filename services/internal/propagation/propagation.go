@@ -112,14 +112,15 @@ func normalizeB3(in b3.Map) (map[string]string, string) {
 	return out, traceID
 }
 
-// validValue rejects what cannot travel as an HTTP/2 header value: control
-// characters, which gRPC would refuse on the outbound call.
+// validValue accepts what gRPC lets travel as a metadata value: printable
+// ASCII, which is also all that Envoy generates (UUIDs, hex ids). Anything
+// else would make the outbound call fail, so it is not passed on.
 func validValue(v string) bool {
 	if len(v) > 1024 {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+		if c := v[i]; c < 0x20 || c > 0x7e {
 			return false
 		}
 	}

@@ -1,0 +1,147 @@
+package grpcserver
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
+
+	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
+	"github.com/envoy-example/envoy-example/services/internal/logging"
+	"github.com/envoy-example/envoy-example/services/internal/logtest"
+)
+
+// panickyUsers panics in GetUser, as a bug would.
+type panickyUsers struct {
+	userv1.UnimplementedUserServiceServer
+}
+
+func (panickyUsers) GetUser(context.Context, *userv1.GetUserRequest) (*userv1.User, error) {
+	panic("a bug in the handler")
+}
+
+func serve(t *testing.T) (*Server, *grpc.ClientConn, *logtest.Logs, *prometheus.Registry) {
+	t.Helper()
+	logs := &logtest.Logs{}
+	reg := prometheus.NewRegistry()
+	s, err := New(logging.New(logs, slog.LevelDebug, "test"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	userv1.RegisterUserServiceServer(s, panickyUsers{})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(lis) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown = %v", err)
+		}
+	})
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return s, conn, logs, reg
+}
+
+// A panic is the caller's Internal "internal error", with the stack in the
+// log only; the server keeps serving.
+func TestPanicBecomesInternal(t *testing.T) {
+	_, conn, logs, reg := serve(t)
+	c := userv1.NewUserServiceClient(conn)
+	_, err := c.GetUser(context.Background(), &userv1.GetUserRequest{Id: 1})
+	if st := status.Convert(err); st.Code() != codes.Internal || st.Message() != "internal error" {
+		t.Fatalf("GetUser = %v; want Internal \"internal error\" and nothing more", err)
+	}
+	lines := logs.Find(t, "panic while handling a call", map[string]string{"method": "/user.v1.UserService/GetUser"})
+	if len(lines) != 1 || !strings.Contains(lines[0]["stack"].(string), "panickyUsers") {
+		t.Errorf("want one log line with the stack:\n%s", logs)
+	}
+	if n := len(logs.Find(t, "grpc call", map[string]string{"status": "Internal", "level": "ERROR"})); n != 1 {
+		t.Errorf("want one ERROR call line with status Internal:\n%s", logs)
+	}
+	// Unimplemented methods answer Unimplemented, and the server lives on.
+	_, err = c.ListUsers(context.Background(), &userv1.ListUsersRequest{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("ListUsers = %v; want Unimplemented", err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != "grpc_server_handled_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "grpc_code" && l.GetValue() == "Internal" {
+					internal += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if internal != 1 {
+		t.Errorf("grpc_server_handled_total{grpc_code=Internal} = %v, want 1", internal)
+	}
+}
+
+// Reflection lists the application service beside health and reflection,
+// so grpcurl works against any of the services.
+func TestReflectionListsServices(t *testing.T) {
+	_, conn, _, _ := serve(t)
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = stream.CloseSend()
+	got := map[string]bool{}
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		got[s.GetName()] = true
+	}
+	for _, want := range []string{"user.v1.UserService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"} {
+		if !got[want] {
+			t.Errorf("reflection lists %v, missing %s", got, want)
+		}
+	}
+}
+
+// Health answers SERVING for the server and each registered service, and
+// NotFound for a name it does not serve.
+func TestHealth(t *testing.T) {
+	_, conn, _, _ := serve(t)
+	h := healthpb.NewHealthClient(conn)
+	for _, name := range []string{"", "user.v1.UserService"} {
+		resp, err := h.Check(context.Background(), &healthpb.HealthCheckRequest{Service: name})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("Check(%q) = %v, %v", name, resp.GetStatus(), err)
+		}
+	}
+	_, err := h.Check(context.Background(), &healthpb.HealthCheckRequest{Service: "order.v1.OrderService"})
+	if status.Code(err) != codes.NotFound {
+		t.Errorf("Check of a service not served = %v; want NotFound", err)
+	}
+}
