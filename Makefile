@@ -2,6 +2,7 @@
 #
 #   make test      lint, check generated code, unit and chart tests (what CI runs)
 #   make run       the four services wired together on loopback, no Envoy
+#   make bench     GET / over the four services on loopback (ns/op, allocs/op)
 #   make generate  regenerate the Go code from protos/
 #   make images    our container images, without Docker (tools/imagebuilder)
 #
@@ -18,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 # Fuzz targets run this long each in `make test`.
 FUZZTIME ?= 10s
 
-.PHONY: all test tools envoy statsd_exporter promtool generate check-generated lint unit fuzz build run clean
+.PHONY: all test tools envoy statsd_exporter promtool generate check-generated lint unit fuzz build run bench clean
 
 all: test
 
@@ -139,6 +140,10 @@ component-images-test:
 	IMAGEBUILDER_HEAVY=1 go test -count=1 -timeout 60m -run 'ComponentImages' -v ./tools/imagebuilder
 component-modules:
 	tools/imagebuilder/components/update-modules.sh
+
+# GET / over the four services wired directly on loopback: ns/op, allocs/op.
+bench:
+	go test -run '^$$' -bench . -benchmem ./services/...
 
 clean:
 	rm -rf $(BIN) out
