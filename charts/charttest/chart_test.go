@@ -84,7 +84,12 @@ func scenarios() []scenario {
 	domain.opts.Set = []string{"clusterDomain=k8s.example.internal"}
 	domain.clusterDomain = "k8s.example.internal"
 
-	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain}
+	// The local CI cluster's values (ci/values-offline.yaml): only pull
+	// policies change.
+	offline := base("ci-values-offline")
+	offline.opts.ValuesFiles = []string{"../../ci/values-offline.yaml"}
+
+	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline}
 }
 
 // forEach runs check on every scenario as a subtest.
@@ -591,7 +596,7 @@ func TestPrometheusRBACIsNamespaced(t *testing.T) {
 // a 2-CPU, 4-GiB minikube has left after Kubernetes itself (about 0.75 CPU
 // and 0.7 GiB): at most 1 CPU and 1.5 GiB.
 func TestResourceRequestsFitASmallMinikube(t *testing.T) {
-	for _, s := range []scenario{base("values.yaml"), scenarios()[4]} {
+	for _, s := range []scenario{base("values.yaml"), scenarios()[4]} { // defaults, user x3
 		rel := renderScenario(t, s)
 		cpu, mem := resource.Quantity{}, resource.Quantity{}
 		for _, o := range rel.OfKind("Deployment") {
