@@ -1,0 +1,379 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/envoy-example/envoy-example/charts/queries"
+	"github.com/envoy-example/envoy-example/services/frontend/report"
+)
+
+// Checker holds where the demo answers and runs the steps.
+type Checker struct {
+	IngressURL    string
+	JaegerURL     string // empty: skip the trace step
+	PrometheusURL string // empty: skip the metrics step
+	// Interval is the pause between two tries of a step.
+	Interval time.Duration
+	// Log receives one line per step.
+	Log io.Writer
+	// Client makes the requests; default: a client with a 10s timeout.
+	Client *http.Client
+}
+
+// TraceServices are the services whose spans the trace of one report
+// request must hold: each Envoy reports under its node.cluster.
+var TraceServices = []string{"ingress", "frontend", "user", "order", "item"}
+
+// StepError says which step failed and why.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return fmt.Sprintf("step %s: %v", e.Step, e.Err) }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Run runs the steps in order until one fails or all pass; ctx bounds the
+// whole run.
+func (c *Checker) Run(ctx context.Context) error {
+	if c.Client == nil {
+		c.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.Interval == 0 {
+		c.Interval = 2 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+
+	// 1. The report through the ingress, with a fresh request id per try,
+	// so that the trace step finds the trace of the request that passed.
+	var requestID string
+	var rep report.Report
+	try := 0
+	err := c.retry(ctx, "report", func() error {
+		var err error
+		var echoed string
+		try++
+		requestID = fmt.Sprintf("smoke-%d-%d", time.Now().UnixNano(), try)
+		rep, echoed, err = c.getReport(ctx, requestID)
+		if err == nil && echoed != "" && echoed != requestID {
+			// The ingress keeps a client's id (preserve_external_request_id);
+			// look the trace up by the id Envoy actually used.
+			c.logf("report: the ingress answered x-request-id %s for %s", echoed, requestID)
+			requestID = echoed
+		}
+		if err == nil {
+			err = CheckReport(rep)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.logf("step report: ok, %d users, %d orders, every item resolved (x-request-id %s)", len(rep), countOrders(rep), requestID)
+
+	// 2. That request's trace in Jaeger.
+	if c.JaegerURL == "" {
+		c.logf("step trace: skipped (no --jaeger-url: Jaeger is off)")
+	} else {
+		var services []string
+		err := c.retry(ctx, "trace", func() error {
+			var err error
+			services, err = c.traceServices(ctx, requestID)
+			if err == nil {
+				err = hasAll(services, TraceServices)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		c.logf("step trace: ok, the trace of %s has spans from %s", requestID, strings.Join(services, ", "))
+	}
+
+	// 3. The four queries in Prometheus. Traffic keeps flowing meanwhile,
+	// so that the rates have samples to work on.
+	if c.PrometheusURL == "" {
+		c.logf("step metrics: skipped (no --prometheus-url: Prometheus is off)")
+		return nil
+	}
+	stop := c.keepTraffic(ctx)
+	defer stop()
+	for _, q := range queries.Design {
+		var series []map[string]string
+		err := c.retry(ctx, "metrics", func() error {
+			var err error
+			series, err = c.query(ctx, q.Expr)
+			if err == nil {
+				err = CheckSeries(series)
+			}
+			if err != nil {
+				err = fmt.Errorf("%s: %w", q.Expr, err)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		c.logf("step metrics: ok, %d series for %s", len(series), q.Expr)
+	}
+	return nil
+}
+
+func (c *Checker) logf(format string, args ...any) {
+	fmt.Fprintf(c.Log, "smoke: "+format+"\n", args...)
+}
+
+// retry runs try until it succeeds or ctx ends; the error names the step
+// and carries the last reason.
+func (c *Checker) retry(ctx context.Context, step string, try func() error) error {
+	start := time.Now()
+	for attempt := 1; ; attempt++ {
+		err := try()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return &StepError{Step: step, Err: fmt.Errorf("still failing after %s and %d tries: %w", time.Since(start).Round(time.Second), attempt, err)}
+		case <-time.After(c.Interval):
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			c.logf("step %s: not yet (%v), retrying", step, err)
+		}
+	}
+}
+
+// getReport does GET / through the ingress and decodes the report; it also
+// returns the x-request-id the ingress answered with.
+func (c *Checker) getReport(ctx context.Context, requestID string) (report.Report, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.IngressURL, "/")+"/", nil)
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("x-request-id", requestID)
+	body, resp, err := c.do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	rep, err := report.Decode(bytes.NewReader(body))
+	return rep, resp.Header.Get("x-request-id"), err
+}
+
+// do sends a request and returns the body of a 200 answer.
+func (c *Checker) do(req *http.Request) ([]byte, *http.Response, error) {
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("GET %s: %s: %s", req.URL.Redacted(), resp.Status, strings.TrimSpace(string(body)))
+	}
+	return body, resp, nil
+}
+
+// CheckReport checks the seed data came through every hop: three users,
+// three orders in all, each order with items, each item with its name
+// (order resolved it through item).
+func CheckReport(rep report.Report) error {
+	if len(rep) != 3 {
+		return fmt.Errorf("the report has %d users, want the 3 seed users", len(rep))
+	}
+	for _, u := range rep {
+		if u.User.Name == "" {
+			return fmt.Errorf("user %d has no name", u.User.ID)
+		}
+		for _, o := range u.Orders {
+			if len(o.Items) == 0 {
+				return fmt.Errorf("order %d of %s has no items", o.ID, u.User.Name)
+			}
+			for _, it := range o.Items {
+				if it.Name == "" {
+					return fmt.Errorf("order %d: item %d has no name (not resolved by item)", o.ID, it.ID)
+				}
+			}
+		}
+	}
+	if n := countOrders(rep); n != 3 {
+		return fmt.Errorf("the report has %d orders, want the 3 seed orders", n)
+	}
+	return nil
+}
+
+func countOrders(rep report.Report) int {
+	n := 0
+	for _, u := range rep {
+		n += len(u.Orders)
+	}
+	return n
+}
+
+// jaegerTraces is the part of /api/traces' answer the check reads.
+type jaegerTraces struct {
+	Data []struct {
+		TraceID   string `json:"traceID"`
+		Processes map[string]struct {
+			ServiceName string `json:"serviceName"`
+		} `json:"processes"`
+	} `json:"data"`
+	Errors []struct {
+		Msg string `json:"msg"`
+	} `json:"errors"`
+}
+
+// traceServices finds the traces Envoy tagged with the request id (the
+// ingress is their root) and returns the services that reported spans.
+func (c *Checker) traceServices(ctx context.Context, requestID string) ([]string, error) {
+	tags, err := json.Marshal(map[string]string{"guid:x-request-id": requestID})
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"service": {"ingress"}, "tags": {string(tags)}, "lookback": {"1h"}, "limit": {"5"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.JaegerURL, "/")+"/api/traces?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	body, _, err := c.do(req)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTraceServices(body)
+}
+
+// ParseTraceServices reads Jaeger's /api/traces answer and returns the
+// service names of every process of every trace, sorted.
+func ParseTraceServices(body []byte) ([]string, error) {
+	var tr jaegerTraces
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return nil, fmt.Errorf("the answer of Jaeger: %w", err)
+	}
+	if len(tr.Errors) > 0 {
+		return nil, fmt.Errorf("jaeger: %s", tr.Errors[0].Msg)
+	}
+	if len(tr.Data) == 0 {
+		return nil, errors.New("no trace with this x-request-id yet")
+	}
+	seen := map[string]bool{}
+	for _, t := range tr.Data {
+		for _, p := range t.Processes {
+			seen[p.ServiceName] = true
+		}
+	}
+	var out []string
+	for s := range seen {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func hasAll(got, want []string) error {
+	var missing []string
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			missing = append(missing, w)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the trace has spans from %v, none from %v", got, missing)
+	}
+	return nil
+}
+
+// query runs one instant query and returns the label sets of the result.
+func (c *Checker) query(ctx context.Context, expr string) ([]map[string]string, error) {
+	u := strings.TrimSuffix(c.PrometheusURL, "/") + "/api/v1/query?" + url.Values{"query": {expr}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	// Prometheus answers errors (a bad query: 400) in the same JSON.
+	return ParseQueryResult(body)
+}
+
+// ParseQueryResult reads the answer of /api/v1/query and returns the label
+// set of each series.
+func ParseQueryResult(body []byte) ([]map[string]string, error) {
+	var r struct {
+		Status    string `json:"status"`
+		ErrorType string `json:"errorType"`
+		Error     string `json:"error"`
+		Data      struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Metric map[string]string `json:"metric"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("the answer of Prometheus: %w: %.200s", err, body)
+	}
+	if r.Status != "success" {
+		return nil, fmt.Errorf("prometheus: %s: %s", r.ErrorType, r.Error)
+	}
+	if r.Data.ResultType != "vector" {
+		return nil, fmt.Errorf("prometheus answered a %s, want a vector", r.Data.ResultType)
+	}
+	var out []map[string]string
+	for _, s := range r.Data.Result {
+		out = append(out, s.Metric)
+	}
+	return out, nil
+}
+
+// CheckSeries wants at least one series, each labelled app and cluster.
+func CheckSeries(series []map[string]string) error {
+	if len(series) == 0 {
+		return errors.New("no series yet (has Prometheus scraped statsd_exporter twice since traffic began?)")
+	}
+	for _, s := range series {
+		if s["app"] == "" || s["cluster"] == "" {
+			return fmt.Errorf("series %v lacks the app or cluster label", s)
+		}
+	}
+	return nil
+}
+
+// keepTraffic sends GET / through the ingress every Interval until stopped.
+func (c *Checker) keepTraffic(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			_, _, _ = c.getReport(ctx, fmt.Sprintf("smoke-traffic-%d-%d", time.Now().Unix(), i))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(c.Interval):
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
