@@ -224,7 +224,8 @@ func TestCommandLineContract(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, filepath.Join(commands(t), name), args...)
-		cmd.Env = env
+		// Only env: nothing from this test's own environment leaks in.
+		cmd.Env = append(make([]string, 0, len(env)), env...)
 		out, _ := cmd.CombinedOutput()
 		return cmd.ProcessState.ExitCode(), string(out)
 	}
