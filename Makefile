@@ -164,3 +164,9 @@ load-images:
 # the local cluster, brought up and torn down around the test.
 e2e:
 	ci/e2e
+
+# The README's values reference, generated from values.yaml's comments
+# (tools/valuesdoc; its test fails `make test` when the README is stale).
+.PHONY: docs
+docs:
+	go run ./tools/valuesdoc
