@@ -72,11 +72,20 @@ unit:
 	go test -count=1 ./...
 
 # Each fuzz target runs for $(FUZZTIME); the seed corpora also run in `unit`.
+# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
+# exceeded" when -fuzztime ends while a worker is busy (go.dev/issue/75804,
+# fixed in Go 1.27). A real finding always writes its failing input, so such
+# a run, with no input written, is reported and not counted as a failure.
 fuzz:
 	@for pkg in $$(go list ./...); do \
 		for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "fuzz: $$pkg $$f for $(FUZZTIME)"; \
-			go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+			log=$$(mktemp); \
+			if ! go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1 | tee $$log; then \
+				if grep -q 'Failing input written to' $$log || ! grep -qx '    context deadline exceeded' $$log; then rm -f $$log; exit 1; fi; \
+				echo "fuzz: $$f hit Go's -fuzztime shutdown race (go.dev/issue/75804) and found nothing: not a failure"; \
+			fi; \
+			rm -f $$log; \
 		done; \
 	done
 
