@@ -46,22 +46,11 @@ func LibDirs(ctx context.Context, cache, arch string) (*Libc, error) {
 		"-o", "APT::Architectures::=amd64", "-o", "APT::Architectures::=arm64",
 		"-o", "Debug::NoLocking=1", "-qq",
 	}
-	aptUpdated.Lock()
-	if !aptUpdated.done[apt] {
-		if _, err := command(ctx, apt, "apt-get", append(opts, "update")...); err != nil {
-			aptUpdated.Unlock()
+	if err := fetchLibc6(ctx, opts, apt, debs, arch); err != nil {
+		// Offline, the package fetched by an earlier build serves.
+		if cached, _ := filepath.Glob(filepath.Join(debs, "libc6_*_"+arch+".deb")); len(cached) != 1 {
 			return nil, fmt.Errorf("glibc for linux/%s: %w", arch, err)
 		}
-		aptUpdated.done[apt] = true
-	}
-	aptUpdated.Unlock()
-	// Only the files of one version stay, so the glob below finds one.
-	old, _ := filepath.Glob(filepath.Join(debs, "libc6_*.deb"))
-	for _, f := range old {
-		os.Remove(f)
-	}
-	if _, err := command(ctx, debs, "apt-get", append(opts, "download", "libc6:"+arch)...); err != nil {
-		return nil, fmt.Errorf("glibc for linux/%s: %w", arch, err)
 	}
 	got, _ := filepath.Glob(filepath.Join(debs, "libc6_*_"+arch+".deb"))
 	if len(got) != 1 {
@@ -84,6 +73,41 @@ func LibDirs(ctx context.Context, cache, arch string) (*Libc, error) {
 		return nil, fmt.Errorf("%s holds no %s libraries", got[0], triplet)
 	}
 	return &Libc{Dirs: dirs, Version: debVersion(got[0])}, nil
+}
+
+// fetchLibc6 refreshes the package lists (once per process) and replaces
+// the libc6 package in debs with the one the Debian release serves now.
+func fetchLibc6(ctx context.Context, opts []string, apt, debs, arch string) error {
+	aptUpdated.Lock()
+	if !aptUpdated.done[apt] {
+		if _, err := command(ctx, apt, "apt-get", append(opts, "update")...); err != nil {
+			aptUpdated.Unlock()
+			return err
+		}
+		aptUpdated.done[apt] = true
+	}
+	aptUpdated.Unlock()
+	fresh := filepath.Join(debs, "new")
+	if err := os.RemoveAll(fresh); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(fresh, 0o755); err != nil {
+		return err
+	}
+	defer os.RemoveAll(fresh)
+	if _, err := command(ctx, fresh, "apt-get", append(opts, "download", "libc6:"+arch)...); err != nil {
+		return err
+	}
+	got, _ := filepath.Glob(filepath.Join(fresh, "libc6_*_"+arch+".deb"))
+	if len(got) != 1 {
+		return fmt.Errorf("apt-get download libc6:%s gave %v", arch, got)
+	}
+	// Only one version stays, so that the build finds exactly one.
+	old, _ := filepath.Glob(filepath.Join(debs, "libc6_*.deb"))
+	for _, f := range old {
+		os.Remove(f)
+	}
+	return os.Rename(got[0], filepath.Join(debs, filepath.Base(got[0])))
 }
 
 // Libc is where one architecture's glibc was unpacked, and which version.
