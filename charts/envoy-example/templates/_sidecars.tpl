@@ -103,14 +103,18 @@ starts only once Envoy is ready.
     # plain containers, which get SIGTERM together with the app), then fail
     # Envoy's health check, drain the inbound listener gracefully and give
     # the drain its time. The admin is on loopback only and the image has
-    # no curl: bash's /dev/tcp speaks the two POSTs (the official image is
-    # Ubuntu-based and has bash).
+    # no curl: bash's /dev/tcp speaks the two POSTs, so the image needs
+    # /bin/bash and nothing else (the official image is Ubuntu-based). In an
+    # image without bash the hook fails (a FailedPreStopHook event) and
+    # Envoy exits on SIGTERM without this drain.
     preStop:
       exec:
         command:
           - /bin/bash
           - -c
           - |
+            # Bash alone (no sleep binary): a read that times out.
+            pause() { read -rt "$1" <> <(:) || :; }
             post() {
               exec 3<>/dev/tcp/127.0.0.1/9901 || return 0
               printf 'POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' "$1" >&3
@@ -119,11 +123,11 @@ starts only once Envoy is ready.
             }
             for ((i = 0; i < {{ include "envoy-example.appExitWaitSeconds" $root }}; i++)); do
               (exec 4<>/dev/tcp/127.0.0.1/9091) 2>/dev/null || break
-              sleep 1
+              pause 1
             done
             post /healthcheck/fail
             post '/drain_listeners?graceful&inboundonly'
-            sleep {{ $envoy.drainTimeSeconds }}
+            pause {{ $envoy.drainTimeSeconds }}
   resources:
     {{- toYaml $envoy.resources | nindent 4 }}
   securityContext:
