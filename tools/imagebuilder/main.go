@@ -112,7 +112,13 @@ func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) ([]build.
 	if err != nil {
 		return nil, err
 	}
+	// Our images carry the commit's time; the component images, built
+	// from pinned releases, a time that does not change with our commits,
+	// so that their digests change only when what goes into them does.
 	epoch, err := pins.Epoch(c.root)
+	if c.components {
+		epoch, err = pins.ContentEpoch()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,17 @@ func TestEpochHonoursSourceDateEpoch(t *testing.T) {
 	}
 }
 
+func TestContentEpoch(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	if got, err := ContentEpoch(); err != nil || got.Unix() != 0 {
+		t.Fatalf("ContentEpoch = %v, %v; want the Unix epoch", got, err)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	if got, err := ContentEpoch(); err != nil || got.Unix() != 1700000000 {
+		t.Fatalf("ContentEpoch = %v, %v", got, err)
+	}
+}
+
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	dir, err := filepath.Abs(".")
