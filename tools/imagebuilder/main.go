@@ -174,6 +174,11 @@ func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) ([]build.
 	}
 	results, err := build.Run(ctx, selected, opts, stdout)
 	if len(results) > 0 {
+		if _, perr := output.PruneLayout(opts.Layout); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	if len(results) > 0 {
 		fmt.Fprintln(stdout)
 		if serr := build.Summary(stdout, results); serr != nil && err == nil {
 			err = serr

@@ -77,3 +77,71 @@ func Push(ctx context.Context, registry, ref string, idx v1.ImageIndex, opts ...
 	}
 	return dst, nil
 }
+
+// PruneLayout deletes the blobs of the OCI layout at dir that no index in
+// it refers to any more (the images that later builds replaced), so that
+// the layout does not grow with every build.
+func PruneLayout(dir string) (removed int, err error) {
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		return 0, err
+	}
+	root, err := p.ImageIndex()
+	if err != nil {
+		return 0, err
+	}
+	keep := map[v1.Hash]bool{}
+	if err := mark(root, keep); err != nil {
+		return 0, err
+	}
+	blobs := filepath.Join(dir, "blobs", "sha256")
+	entries, err := os.ReadDir(blobs)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		if keep[v1.Hash{Algorithm: "sha256", Hex: e.Name()}] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(blobs, e.Name())); err != nil {
+			return removed, err
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+// mark records every blob idx refers to, down to the layers.
+func mark(idx v1.ImageIndex, keep map[v1.Hash]bool) error {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range m.Manifests {
+		keep[d.Digest] = true
+		switch {
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return err
+			}
+			if err := mark(child, keep); err != nil {
+				return err
+			}
+		case d.MediaType.IsImage():
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return err
+			}
+			im, err := img.Manifest()
+			if err != nil {
+				return err
+			}
+			keep[im.Config.Digest] = true
+			for _, l := range im.Layers {
+				keep[l.Digest] = true
+			}
+		}
+	}
+	return nil
+}
