@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
@@ -121,8 +122,16 @@ func TestDemo(t *testing.T) {
 	})
 
 	step(t, "2-helm-test", func(t *testing.T) {
-		out := helm(t, "test", s.release, "--logs", "--timeout", "5m")
-		t.Log(out)
+		// The smoke pod is deleted when it passes (so uninstall leaves
+		// nothing); when it fails it stays, and its log says which step.
+		cmd := exec.Command("go", "tool", "helm", "--namespace", s.namespace, "test", s.release, "--timeout", "5m")
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		t.Logf("helm test %s:\n%s", s.release, out)
+		if err != nil {
+			logs, lerr := c.client.CoreV1().Pods(s.namespace).GetLogs(s.release+"-smoke", &corev1.PodLogOptions{}).DoRaw(ctx)
+			t.Fatalf("helm test: %v\nsmoke checker log (%v):\n%s", err, lerr, logs)
+		}
 	})
 
 	ingress := c.forwardToComponent(t, ctx, s.namespace, selector("ingress"), 8080)
