@@ -43,12 +43,20 @@ func TestOurImages(t *testing.T) {
 			t.Fatalf("%s has no main package: the chart runs an image of it", app.Package)
 		}
 	}
+	// The tree's state is read once, so that both builds see the same
+	// revision and time even when someone edits or commits meanwhile in a
+	// shared working tree (a fresh clone in CI does not move).
+	revision := pins.Revision(root)
+	epoch, err := pins.Epoch(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(epoch.Unix()))
 	out1 := t.TempDir()
-	first := buildInto(t, out1, config{root: root})
+	first := buildInto(t, out1, config{root: root, revision: revision})
 	if len(first) != len(apps.All) {
 		t.Fatalf("built %d images, want %d", len(first), len(apps.All))
 	}
-	revision := pins.Revision(root)
 
 	for _, res := range first {
 		t.Run(res.Name+"/config", func(t *testing.T) {
@@ -140,7 +148,7 @@ func TestOurImages(t *testing.T) {
 	// Reproducible: a second build of the same tree, into another
 	// directory, gives the same digests and byte-identical tarballs.
 	t.Run("reproducible", func(t *testing.T) {
-		second := buildInto(t, t.TempDir(), config{root: root})
+		second := buildInto(t, t.TempDir(), config{root: root, revision: revision})
 		if len(second) != len(first) {
 			t.Fatalf("%d images the second time, %d the first", len(second), len(first))
 		}

@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cluster := fs.String("cluster", "", "kind cluster name or minikube profile for --load (default: the tool's default)")
 	loadArch := fs.String("load-arch", runtime.GOARCH, "architecture of the cluster's nodes, for --load")
 	list := fs.Bool("list", false, "list the images and their references, build nothing")
+	revision := fs.String("revision", "", "commit named by our images' revision label (default: git's HEAD, with -dirty for a modified tree)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: imagebuilder [--components] [flags]\n\nBuilds reproducible images without Docker; see the package doc.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -73,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if _, err := buildAll(ctx, config{
 		root: *root, out: *out, cache: *cache, components: *comps, only: splitList(*only), platforms: splitList(*platforms),
-		push: *push, load: *load, cluster: *cluster, loadArch: *loadArch, list: *list,
+		push: *push, load: *load, cluster: *cluster, loadArch: *loadArch, list: *list, revision: *revision,
 	}, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "imagebuilder: %v\n", err)
 		return 1
@@ -86,7 +87,7 @@ type config struct {
 	components          bool
 	only, platforms     []string
 	push, load, cluster string
-	loadArch            string
+	loadArch, revision  string
 	list                bool
 }
 
@@ -136,7 +137,10 @@ func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) ([]build.
 	} else {
 		env.Work = filepath.Join(c.out, "build", "apps")
 		var missing []string
-		all, missing = apps.Recipes(env, p)
+		if c.revision == "" {
+			c.revision = pins.Revision(c.root)
+		}
+		all, missing = apps.Recipes(env, p, c.revision)
 		if len(missing) > 0 {
 			fmt.Fprintf(stderr, "imagebuilder: not built (no main package yet): %s\n", strings.Join(missing, ", "))
 		}

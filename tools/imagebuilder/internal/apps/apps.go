@@ -56,12 +56,12 @@ func Present(root string, app App) bool {
 }
 
 // Recipes returns the recipes of the apps present under env.Root (and the
-// names of those missing).
-func Recipes(env recipe.Env, p *pins.Pins) (rs []recipe.Recipe, missing []string) {
+// names of those missing); revision is the commit their labels name.
+func Recipes(env recipe.Env, p *pins.Pins, revision string) (rs []recipe.Recipe, missing []string) {
 	labels := func(name string) map[string]string {
 		return map[string]string{
 			image.LabelSource:   p.SourceURL(),
-			image.LabelRevision: pins.Revision(env.Root),
+			image.LabelRevision: revision,
 			image.LabelVersion:  p.AppVersion,
 			image.LabelTitle:    name,
 		}
