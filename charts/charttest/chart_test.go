@@ -26,6 +26,7 @@ type scenario struct {
 
 	jaeger, prometheus bool
 	native             bool
+	mesh               bool // sidecars.enabled: the service pods get Envoy
 	userReplicas       int32
 	ingressType        corev1.ServiceType
 	nodePort           int32 // of the ingress; 0 when Kubernetes picks
@@ -44,7 +45,7 @@ func or(a, b string) string {
 
 // base is the default install; the scenarios change one thing each.
 func base(name string) scenario {
-	return scenario{name: name, jaeger: true, prometheus: true, native: true, userReplicas: 1,
+	return scenario{name: name, jaeger: true, prometheus: true, native: true, mesh: true, userReplicas: 1,
 		ingressType: corev1.ServiceTypeClusterIP, clusterDomain: "cluster.local"}
 }
 
@@ -89,7 +90,22 @@ func scenarios() []scenario {
 	offline := base("ci-values-offline")
 	offline.opts.ValuesFiles = []string{"../../ci/values-offline.yaml"}
 
-	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline}
+	// The mesh bypassed (make bench): no sidecars in the service pods,
+	// apps wired to each other's Services; the ingress is still Envoy.
+	bypass := base("sidecars-off")
+	bypass.opts.Set = []string{"sidecars.enabled=false"}
+	bypass.mesh = false
+
+	// What make bench installs: bypassed, in another namespace, with more
+	// seed data and user replicas, without Jaeger and Prometheus.
+	benchBypass := base("bench-bypass")
+	benchBypass.opts.Release, benchBypass.opts.Namespace = "bench", "bench-bypass"
+	benchBypass.opts.ValuesFiles = []string{"../../ci/values-offline.yaml"}
+	benchBypass.opts.Set = []string{"sidecars.enabled=false", "jaeger.enabled=false", "prometheus.enabled=false",
+		"services.user.seedScale=100", "services.order.seedScale=100", "services.item.seedScale=100", "services.user.replicas=3"}
+	benchBypass.mesh, benchBypass.jaeger, benchBypass.prometheus, benchBypass.userReplicas = false, false, false, 3
+
+	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass}
 }
 
 // forEach runs check on every scenario as a subtest.
@@ -167,7 +183,9 @@ func TestImageTagsMatchVersionsMk(t *testing.T) {
 
 func TestRenderedObjectsDecodeStrictly(t *testing.T) {
 	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
-		if len(rel.Objects) < 15 {
+		// The smallest release: five Deployments and their Services, the
+		// ingress's ConfigMaps and the test pod (TestRenderedObjects has the list).
+		if len(rel.Objects) < 13 {
 			t.Fatalf("only %d objects rendered", len(rel.Objects))
 		}
 		seen := map[string]bool{}
@@ -208,7 +226,10 @@ func TestRenderedObjects(t *testing.T) {
 		}
 		add("Deployment", "frontend", "user", "order", "item", "ingress")
 		add("Service", "frontend", "user", "order", "item", "ingress")
-		add("ConfigMap", "frontend-envoy", "user-envoy", "order-envoy", "item-envoy", "ingress-envoy", "statsd-mapping")
+		add("ConfigMap", "ingress-envoy", "statsd-mapping")
+		if s.mesh {
+			add("ConfigMap", "frontend-envoy", "user-envoy", "order-envoy", "item-envoy")
+		}
 		add("Pod", "smoke")
 		if s.jaeger {
 			add("Deployment", "jaeger")
@@ -304,7 +325,14 @@ func TestSidecarInjection(t *testing.T) {
 			init, main := names(spec.InitContainers), names(spec.Containers)
 			switch component {
 			case "frontend", "user", "order", "item":
-				if s.native {
+				if !s.mesh {
+					if len(init) != 0 || !slices.Equal(main, []string{component}) {
+						t.Errorf("%s: sidecars off, yet initContainers %v, containers %v; want none and [%s]", component, init, main, component)
+					}
+					if len(spec.Volumes) != 0 {
+						t.Errorf("%s: sidecars off, yet volumes %v", component, spec.Volumes)
+					}
+				} else if s.native {
 					if !slices.Equal(init, []string{"statsd-exporter", "envoy"}) || !slices.Equal(main, []string{component}) {
 						t.Errorf("%s: initContainers %v, containers %v; want [statsd-exporter envoy] and [%s]", component, init, main, component)
 						continue
@@ -496,6 +524,88 @@ func TestAppFlags(t *testing.T) {
 	env := spec.Containers[len(spec.Containers)-1].Env
 	if len(env) != 2 || env[0].Name != "A_VAR" || env[0].Value != "1" || env[1].Name != "B_VAR" || env[1].Value != "two" {
 		t.Errorf("order env %+v", env)
+	}
+}
+
+// Without sidecars (sidecars.enabled=false) each app serves the Service
+// port itself and dials its peers' Services: every peer flag names the
+// FQDN and port of a headless Service of this release that selects the
+// peer's pods, the app exposes that port under the Service's port name,
+// and no service pod runs Envoy or carries its checksum. The ingress
+// keeps its Envoy (TestSidecarInjection, TestEnvoyCrossReferences).
+func TestBypassWiresAppsToServices(t *testing.T) {
+	for _, s := range scenarios() {
+		if s.mesh {
+			continue
+		}
+		t.Run(s.name, func(t *testing.T) {
+			rel := renderScenario(t, s)
+			fqdn := func(c string) string {
+				return fmt.Sprintf("%s.%s.svc.%s:8080", rel.Name(c), s.namespace(), s.clusterDomain)
+			}
+			seed := "--seed-scale=1"
+			if strings.Contains(strings.Join(s.opts.Set, " "), "seedScale=100") {
+				seed = "--seed-scale=100"
+			}
+			want := map[string][]string{
+				"frontend": {"--listen=:8080", "--admin-listen=:9091", "--log-level=info", "--user-addr=" + fqdn("user"), "--order-addr=" + fqdn("order"), "--request-timeout=5s"},
+				"user":     {"--listen=:8080", "--admin-listen=:9091", "--log-level=info", seed},
+				"order":    {"--listen=:8080", "--admin-listen=:9091", "--log-level=info", seed, "--item-addr=" + fqdn("item")},
+				"item":     {"--listen=:8080", "--admin-listen=:9091", "--log-level=info", seed},
+			}
+			for c, args := range want {
+				d := deployment(t, rel, c)
+				spec := d.Spec.Template.Spec
+				if len(spec.Containers) != 1 || len(spec.InitContainers) != 0 {
+					t.Errorf("%s: containers %v, initContainers %v; want the app alone", c, names(spec.Containers), names(spec.InitContainers))
+					continue
+				}
+				app := spec.Containers[0]
+				if !slices.Equal(app.Args, args) {
+					t.Errorf("%s args %v, want %v", c, app.Args, args)
+				}
+				for k := range d.Spec.Template.Annotations {
+					if strings.HasPrefix(k, "checksum/") {
+						t.Errorf("%s: annotation %s, but it has no sidecar config", c, k)
+					}
+				}
+				// The Service port reaches the app: same number, same name.
+				svc := service(t, rel, c)
+				port := svc.Spec.Ports[0]
+				found := false
+				for _, p := range app.Ports {
+					found = found || (p.ContainerPort == port.TargetPort.IntVal && p.Name == port.Name)
+				}
+				if !found {
+					t.Errorf("%s: the app exposes %+v, not the Service's target port %s/%s", c, app.Ports, port.Name, port.TargetPort.String())
+				}
+				if svc.Spec.ClusterIP != corev1.ClusterIPNone {
+					t.Errorf("%s: Service clusterIP %q, want headless", c, svc.Spec.ClusterIP)
+				}
+				for k, v := range svc.Spec.Selector {
+					if d.Spec.Template.Labels[k] != v {
+						t.Errorf("%s: Service selector %s=%s does not select the Deployment's pods", c, k, v)
+					}
+				}
+			}
+			// Every peer address names a Service of this release.
+			services := map[string]bool{}
+			for _, o := range rel.OfKind("Service") {
+				services[fmt.Sprintf("%s.%s.svc.%s:8080", o.Name, s.namespace(), s.clusterDomain)] = true
+			}
+			for _, c := range []string{"frontend", "order"} {
+				for _, a := range deployment(t, rel, c).Spec.Template.Spec.Containers[0].Args {
+					if strings.Contains(a, "-addr=") {
+						if addr := a[strings.Index(a, "=")+1:]; !services[addr] {
+							t.Errorf("%s: %s names no Service of the release", c, a)
+						}
+					}
+				}
+			}
+			if got := *deployment(t, rel, "user").Spec.Replicas; got != s.userReplicas {
+				t.Errorf("user replicas %d, want %d", got, s.userReplicas)
+			}
+		})
 	}
 }
 
