@@ -16,3 +16,7 @@ JAEGER_MODULE_VERSION := v1.76.0
 COREDNS_VERSION := v1.15.0
 # The pause image tag the kubelet of Kubernetes 1.35 asks for (kubeadm's PauseVersion).
 PAUSE_VERSION := 3.10.1
+# fortio, the load generator of `make bench` (image fortio/fortio:<version without v>).
+# v1.68.2 is the newest release whose dependencies the module proxy serves
+# here: from v1.69.0 on fortio requires grol.io/grol, which it refuses.
+FORTIO_VERSION := v1.68.2

@@ -281,3 +281,20 @@ func bashSpeaksTCP(t *testing.T, root string) {
 		t.Error("bash's /dev/tcp never connected")
 	}
 }
+
+// TestFortioImage builds the load generator of make bench (amd64, about
+// twenty seconds) and runs it from its image as the chart's user.
+func TestFortioImage(t *testing.T) {
+	root, p := repo(t)
+	results := buildInto(t, t.TempDir(), config{root: root, components: true, only: []string{"fortio"}, platforms: []string{"linux/amd64"}})
+	version, _ := p.Version("FORTIO_VERSION")
+	res := results[0]
+	wantRef(t, res, "fortio/fortio:"+strings.TrimPrefix(version, "v"), "linux/amd64")
+	wantConfig(t, "amd64", configOf(t, res.Images["amd64"]), []string{"/usr/bin/fortio"}, []string{"server", "-config-dir", "/etc/fortio"}, "65534:65534")
+	dir, _ := unpack(t, res.Images["amd64"])
+	out := runOK(t, inImage(t, dir, 65534, 65534, "/usr/bin/fortio", "version"))
+	if strings.TrimSpace(out) != strings.TrimPrefix(version, "v") {
+		t.Errorf("fortio version: %q, want %s", out, version)
+	}
+	t.Logf("fortio in its image: %s", firstLine(out))
+}

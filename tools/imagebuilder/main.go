@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := fs.String("root", "", "repository root (default: the nearest parent directory with versions.mk)")
 	out := fs.String("out", "", "output directory (default <root>/out)")
 	cache := fs.String("cache", "", "directory that keeps downloads between builds (default <root>/out/cache)")
-	comps := fs.Bool("components", false, "build the component images (envoy, statsd-exporter, jaeger, prometheus, pause, coredns) instead of ours")
+	comps := fs.Bool("components", false, "build the component images (envoy, statsd-exporter, jaeger, prometheus, pause, coredns, fortio) instead of ours")
 	only := fs.String("only", "", "comma-separated image names to build (default: all of the kind chosen)")
 	platforms := fs.String("platforms", "", "comma-separated platforms, e.g. linux/amd64,linux/arm64 (default: each image's own)")
 	push := fs.String("push", "", "registry to push every index to, e.g. localhost:5000 (credentials from the Docker config)")

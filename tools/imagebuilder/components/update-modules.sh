@@ -36,3 +36,4 @@ module prometheus "$(pin PROMETHEUS_MODULE_VERSION)" "" \
 module jaeger "$(pin JAEGER_MODULE_VERSION)" "github.com/Shopify/sarama=github.com/Shopify/sarama@v1.33.0" \
 	github.com/jaegertracing/jaeger/cmd/jaeger
 module coredns "$(pin COREDNS_VERSION)" "" github.com/coredns/coredns
+module fortio "$(pin FORTIO_VERSION)" "" fortio.org/fortio

