@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/envoy-example/envoy-example/services/frontend/frontendservice"
@@ -39,12 +37,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	); !ok {
 		return code
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	p, err := app.Listen("frontend", common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "frontend: %v\n", err)
-		return 1
-	}
-	return p.Exit(frontendservice.Run(ctx, p, cfg))
+	return app.Run("frontend", common, stderr, func(ctx context.Context, p *app.Process) error {
+		return frontendservice.Run(ctx, p, cfg)
+	})
 }

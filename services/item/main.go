@@ -4,11 +4,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/internal/config"
@@ -26,12 +23,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	if code, ok := app.ParseFlags(fs, args, getenv, common.Check, func() error { return config.CheckSeedScale(*seedScale) }); !ok {
 		return code
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	p, err := app.Listen("item", common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "item: %v\n", err)
-		return 1
-	}
-	return p.Exit(itemservice.Run(ctx, p, *seedScale))
+	return app.Run("item", common, stderr, func(ctx context.Context, p *app.Process) error {
+		return itemservice.Run(ctx, p, *seedScale)
+	})
 }

@@ -5,11 +5,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/internal/config"
@@ -31,12 +28,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	); !ok {
 		return code
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	p, err := app.Listen("order", common, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "order: %v\n", err)
-		return 1
-	}
-	return p.Exit(orderservice.Run(ctx, p, *seedScale, *itemAddr))
+	return app.Run("order", common, stderr, func(ctx context.Context, p *app.Process) error {
+		return orderservice.Run(ctx, p, *seedScale, *itemAddr)
+	})
 }

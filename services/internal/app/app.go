@@ -14,7 +14,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-prometheus"
@@ -92,6 +95,20 @@ func Listen(name string, c *config.Common, logOut io.Writer) (*Process, error) {
 		return nil, fmt.Errorf("--admin-listen: %w", err)
 	}
 	return NewProcess(name, logger, lis, adminLis, c.ShutdownTimeout), nil
+}
+
+// Run is what every command does once its flags are parsed: it binds the
+// listeners, serves until SIGTERM (or Ctrl-C) has drained the process, and
+// returns the exit code.
+func Run(name string, c *config.Common, stderr io.Writer, serve func(context.Context, *Process) error) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	p, err := Listen(name, c, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	return p.Exit(serve(ctx, p))
 }
 
 // Exit logs how the process ended and returns its exit code.
