@@ -13,20 +13,8 @@ import (
 
 	"github.com/envoy-example/envoy-example/charts/render"
 	"github.com/envoy-example/envoy-example/envoy"
+	"github.com/envoy-example/envoy-example/envoy/envoytest"
 )
-
-// pinnedEnvoy returns the pinned Envoy binary or fails: a missing Envoy is
-// a failure, never a skip.
-func pinnedEnvoy(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bin, err := envoy.FindPinned(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
 
 // bootstrap renders the chart and returns one component's Envoy bootstrap.
 func bootstrap(t *testing.T, component string) string {
@@ -56,7 +44,7 @@ func writeTemp(t *testing.T, name, content string) string {
 }
 
 func TestFindPinnedIsTheVersionOfVersionsMk(t *testing.T) {
-	bin := pinnedEnvoy(t)
+	bin := envoytest.Pinned(t)
 	got, err := envoy.Version(context.Background(), bin)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +69,7 @@ func TestFindNamesMakeToolsWhenThereIsNoEnvoy(t *testing.T) {
 }
 
 func TestFindHonoursEnvoyBin(t *testing.T) {
-	bin := pinnedEnvoy(t)
+	bin := envoytest.Pinned(t)
 	t.Setenv(envoy.BinEnv, bin)
 	got, err := envoy.Find()
 	if err != nil || got != bin {
@@ -122,7 +110,7 @@ func TestReadMakeVars(t *testing.T) {
 }
 
 func TestValidateAcceptsTheRenderedBootstrap(t *testing.T) {
-	bin := pinnedEnvoy(t)
+	bin := envoytest.Pinned(t)
 	p := writeTemp(t, "envoy.yaml", bootstrap(t, "order"))
 	if err := envoy.Validate(context.Background(), bin, p, "--service-node", "test"); err != nil {
 		t.Fatal(err)
@@ -131,7 +119,7 @@ func TestValidateAcceptsTheRenderedBootstrap(t *testing.T) {
 
 // Envoy's own message reaches the caller: a misspelt field is named.
 func TestValidateReturnsEnvoysError(t *testing.T) {
-	bin := pinnedEnvoy(t)
+	bin := envoytest.Pinned(t)
 	good := bootstrap(t, "order")
 	bad := strings.Replace(good, "connect_timeout:", "connect_timout:", 1)
 	if bad == good {
@@ -171,7 +159,7 @@ func withFreePorts(t *testing.T, bootstrap string) string {
 }
 
 func TestStartWaitsForReadyAndStopEndsEnvoy(t *testing.T) {
-	bin := pinnedEnvoy(t)
+	bin := envoytest.Pinned(t)
 	cfg := writeTemp(t, "envoy.yaml", withFreePorts(t, bootstrap(t, "ingress")))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -202,7 +190,7 @@ func TestStartWaitsForReadyAndStopEndsEnvoy(t *testing.T) {
 }
 
 func TestStartReportsAnEnvoyThatCannotStart(t *testing.T) {
-	bin := pinnedEnvoy(t)
+	bin := envoytest.Pinned(t)
 	cfg := writeTemp(t, "envoy.yaml", strings.Replace(bootstrap(t, "ingress"), "connect_timeout:", "connect_timout:", 1))
 	_, err := envoy.Start(context.Background(), bin, envoy.Options{ConfigPath: cfg, Args: []string{"--service-node", "test"}, ReadyTimeout: 20 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "exited before it was ready") {

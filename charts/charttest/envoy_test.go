@@ -13,6 +13,7 @@ import (
 
 	"github.com/envoy-example/envoy-example/charts/render"
 	"github.com/envoy-example/envoy-example/envoy"
+	"github.com/envoy-example/envoy-example/envoy/envoytest"
 	itemv1 "github.com/envoy-example/envoy-example/protos/item/v1"
 	orderv1 "github.com/envoy-example/envoy-example/protos/order/v1"
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
@@ -178,7 +179,7 @@ func runArgs(t *testing.T, c corev1.Container, podName string) []string {
 // Every rendered bootstrap passes a real Envoy's --mode validate, with the
 // command-line options the chart gives the container.
 func TestEnvoyValidatesEveryBootstrap(t *testing.T) {
-	bin := envoyBin(t)
+	bin := envoytest.Pinned(t)
 	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
 		bootstraps, err := rel.EnvoyBootstraps()
 		if err != nil {

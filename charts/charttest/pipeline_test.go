@@ -28,6 +28,7 @@ import (
 
 	"github.com/envoy-example/envoy-example/charts/render"
 	"github.com/envoy-example/envoy-example/envoy"
+	"github.com/envoy-example/envoy-example/envoy/envoytest"
 	itemv1 "github.com/envoy-example/envoy-example/protos/item/v1"
 )
 
@@ -49,7 +50,7 @@ import (
 // It uses the bootstrap's own ports (8080, 7070, 9901, 15021, 9090, 9411,
 // 9091 and UDP 9125 on loopback) and fails if one is taken.
 func TestStatsTracesAndDrainWithRealEnvoy(t *testing.T) {
-	envoyPath := envoyBin(t)
+	envoyPath := envoytest.Pinned(t)
 	statsdPath := tool(t, "statsd_exporter")
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Fatal("the preStop hook needs bash (the official Envoy image has it): install bash")

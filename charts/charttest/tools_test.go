@@ -36,18 +36,6 @@ func tool(t *testing.T, name string) string {
 	return ""
 }
 
-// envoyBin is the pinned Envoy, or a failure naming `make tools`.
-func envoyBin(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bin, err := envoy.FindPinned(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
 // runTool runs a binary and returns its combined output.
 func runTool(t *testing.T, bin string, args ...string) (string, error) {
 	t.Helper()
