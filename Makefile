@@ -2,7 +2,8 @@
 #
 #   make test      lint, check generated code, unit and chart tests (what CI runs)
 #   make run       the four services wired together on loopback, no Envoy
-#   make bench     GET / over the four services on loopback (ns/op, allocs/op)
+#   make bench     what the mesh costs, on a cluster (bench/REPORT.md)
+#   make bench-go  GET / over the four services on loopback (ns/op, allocs/op)
 #   make generate  regenerate the Go code from protos/
 #   make images    our container images, without Docker (tools/imagebuilder)
 #
@@ -134,7 +135,7 @@ cluster-status:
 # `kind load image-archive`, `minikube image load` or `ctr -n k8s.io images import`.
 #   make images                            ours (frontend user order item smoke), amd64 + arm64
 #   make images IMAGES_FLAGS='--load kind' and load them into the kind cluster
-#   make component-images                  envoy statsd-exporter jaeger prometheus pause coredns
+#   make component-images                  envoy statsd-exporter jaeger prometheus pause coredns fortio
 #   make component-images COMPONENTS=envoy,pause
 #   make component-images-test             the slow component checks (Jaeger, Prometheus, CoreDNS)
 #   make component-modules                 rewrite the components' go.mod files from versions.mk
@@ -151,8 +152,21 @@ component-modules:
 	tools/imagebuilder/components/update-modules.sh
 
 # GET / over the four services wired directly on loopback: ns/op, allocs/op.
-bench:
+.PHONY: bench-go
+bench-go:
 	go test -run '^$$' -bench . -benchmem ./services/...
+
+# What the mesh costs (ci/bench, tools/bench): the chart installed twice,
+# with its sidecars and with sidecars.enabled=false, a fortio pod against
+# each ingress in turn at concurrency 1, 4 and 16, more seed data, more
+# user replicas; CPU and memory from the kubelet. Writes bench/REPORT.md,
+# its PNG plots and results.json. On the cluster KUBECONFIG names
+# (BENCH_LOAD=kind|minikube|ctr|none), else on the local cluster, brought
+# up and down around it. About a quarter of an hour.
+#   make bench BENCH_FLAGS='--rounds 1 --duration 10s'   a quicker pass
+#   go run ./tools/bench report bench                    remake the report from bench/results.json
+bench:
+	ci/bench
 
 clean:
 	rm -rf $(BIN) out

@@ -1,0 +1,218 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Files the report writes beside REPORT.md.
+const (
+	ReportFile    = "REPORT.md"
+	ResultsFile   = "results.json"
+	LatencyPNG    = "latency.png"
+	ThroughputPNG = "throughput.png"
+	SeedPNG       = "seedscale.png"
+	CPUPNG        = "cpu.png"
+)
+
+// Write writes REPORT.md and the plots into dir.
+func Write(dir string, r *Results) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := Plots(dir, r); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, ReportFile))
+	if err != nil {
+		return err
+	}
+	if err := Markdown(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func num(v float64, digits int) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.*f", digits, v)
+}
+
+func signed(v float64, digits int) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.*f", digits, v)
+}
+
+func pct(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f%%", v*100)
+}
+
+// Markdown writes the report.
+func Markdown(w io.Writer, r *Results) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	m, s := r.Machine, r.Settings
+	overheads := Overheads(r)
+
+	p("# What the mesh costs\n\n")
+	p("Measured by `make bench` (tools/bench) from %s to %s UTC. Every table and plot below comes from that one run; ",
+		r.Started.UTC().Format("2006-01-02 15:04"), r.Finished.UTC().Format("15:04"))
+	p("the raw figures are in [%s](%s), and `go run ./tools/bench report %s` remakes this page from them.\n\n", ResultsFile, ResultsFile, "bench/"+ResultsFile)
+
+	p("**Machine.** %s, %d CPUs, %.0f GiB, Linux %s. Kubernetes %s (%s) on one node (%s CPUs) on the same machine: ",
+		m.HostCPU, m.HostCPUs, m.HostMemoryGB, m.HostKernel, m.KubeletVersion, m.ContainerRuntime, m.NodeCPUs)
+	p("the load generator, both releases and the cluster itself share those %d CPUs. Envoy %s, fortio %s.\n\n", m.HostCPUs, m.EnvoyVersion, m.FortioVersion)
+
+	// Headline.
+	if len(overheads) > 0 {
+		hi := overheads[len(overheads)-1]
+		lo := overheads[0]
+		p("## In short\n\n")
+		p("- **Latency.** With one request at a time the sidecars add %s ms at p50 and %s ms at p90 to `GET /` (%s → %s ms at p90); ",
+			num(lo.D50, 2), num(lo.D90, 2), num(lo.Bypass.P90, 2), num(lo.Mesh.P90, 2))
+		p("that is %s ms at p90 per sidecar Envoy on the longest path (%d of them), %s ms per client-and-server pair of sidecars, ",
+			num(lo.HopP90, 2), PathSidecars, num(2*lo.HopP90, 2))
+		p("next to Istio's reference of %.2f ms at p90 for such a pair.", IstioAddedP90Ms)
+		p(" At concurrency %d, where the two CPUs are saturated, the mesh adds %s ms at p90 (%s ms per sidecar).\n",
+			hi.Concurrency, num(hi.D90, 1), num(hi.HopP90, 2))
+		p("- **Throughput.** At concurrency %d the mesh serves %s requests/s against %s without sidecars (%s fewer): ",
+			hi.Concurrency, num(hi.Mesh.RPS, 0), num(hi.Bypass.RPS, 0), pct(hi.RPSLoss))
+		p("on this machine every Envoy competes with the apps for the same two CPUs.\n")
+		if costs := EnvoyCosts(r, Mesh, hi.Concurrency); len(costs) > 0 {
+			t := costs[len(costs)-1]
+			p("- **Per Envoy.** The sidecar Envoys used %s vCPU per 1000 requests/s through them (Istio: %.2f) ",
+				num(t.VCPUPer1000, 2), IstioVCPUPer1000)
+			p("and %s MB of memory working set each (Istio: %d MB), at concurrency %d.\n", num(t.MemoryMB, 0), IstioMemoryMB, hi.Concurrency)
+		}
+		p("- **Whole-request CPU.** Per 1000 requests/s into the ingress, the mesh's sidecars (Envoy and statsd_exporter) take %s cores where the apps take %s.\n",
+			num(hi.Mesh.CoresPer1000["sidecar-envoy"]+hi.Mesh.CoresPer1000["statsd-exporter"], 2), num(hi.Mesh.CoresPer1000["app"], 2))
+		p("\nIstio's figures come from a 1000-service mesh at 1000 requests/s per proxy on 16 worker threads and dedicated machines; ours from four services on two shared CPUs. ")
+		p("They are of the same kind, not the same experiment: read them as orders of magnitude.\n\n")
+	}
+
+	p("## How it was measured\n\n")
+	p("- Two releases of the chart at once, in namespaces `bench-mesh` (the chart's defaults: every service pod with its Envoy and statsd_exporter sidecars) ")
+	p("and `bench-bypass` (`sidecars.enabled=false`: no sidecars, each app serves the Service port itself and dials its peers' headless Services with gRPC's DNS resolver). ")
+	p("Both keep the ingress Envoy, so the difference is the sidecars alone. Values in both: `%s`.\n", strings.Join(s.Values, "`, `"))
+	p("- A fortio %s pod (the `fortio/fortio` image the image builder makes) sends `GET /` to the ingress Service of one release at a time, ", m.FortioVersion)
+	p("with a fixed number of connections (the concurrency) as fast as answers come (`qps=-1`), for %s per run. ", s.Duration)
+	p("Runs alternate between the two releases (mesh first in odd rounds, bypass first in even ones), %d rounds per concurrency level, and the tables give the median of the rounds.\n", s.Rounds)
+	p("- CPU and memory: the kubelet's resource metrics (`/metrics/resource` through the API server), polled during each run. ")
+	p("CPU is the growth of `container_cpu_usage_seconds_total` between two collections by the kubelet that both fall inside the run, over the time between them; ")
+	p("memory is the largest `container_memory_working_set_bytes` seen (the working set: the kubelet reports no RSS).\n")
+	p("- Calls: each app's `grpc_server_handled_total` and `grpc_client_handled_total` (go-grpc-prometheus) before and after each run, Envoy's health checks (`grpc.health.v1.Health`) left out. ")
+	p("An Envoy's requests per second are its app's inbound requests plus its outbound calls.\n")
+	p("- Added latency per sidecar: mesh minus bypass, divided by the %d sidecar Envoys on the longest path of `GET /` (frontend inbound; frontend egress → order inbound; order egress → item inbound; the call to user runs alongside the call to order).\n\n", PathSidecars)
+
+	// Latency and throughput.
+	p("## Latency and throughput by concurrency\n\n")
+	p("![latency against concurrency, mesh and bypass](%s)\n![throughput against concurrency](%s)\n\n", LatencyPNG, ThroughputPNG)
+	p("| concurrency | mode | requests/s | p50 ms | p90 ms | p99 ms | mean ms | requests | errors |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, pt := range Points(r, PhaseConcurrency) {
+		p("| %d | %s | %s | %s | %s | %s | %s | %d | %d |\n", pt.Concurrency, pt.Mode, num(pt.RPS, 0), num(pt.P50, 2), num(pt.P90, 2), num(pt.P99, 2), num(pt.MeanMs, 2), pt.Requests, pt.Errors)
+	}
+	p("\n### Added by the mesh (mesh − bypass)\n\n")
+	p("| concurrency | p50 ms | p90 ms | p99 ms | throughput lost | per sidecar p50 ms | per sidecar p90 ms | per sidecar p99 ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, o := range overheads {
+		p("| %d | %s | %s | %s | %s | %s | %s | %s |\n", o.Concurrency, signed(o.D50, 2), signed(o.D90, 2), signed(o.D99, 2), pct(o.RPSLoss), signed(o.HopP50, 3), signed(o.HopP90, 3), signed(o.HopP99, 3))
+	}
+	p("\nAt concurrency 1 the difference is the Envoys' own work per request; with more connections than CPUs it is mostly waiting for a CPU, which the Envoys' extra work makes scarcer.\n\n")
+
+	// CPU and memory.
+	p("## CPU and memory\n\n")
+	p("![CPU per 1000 requests/s by container kind](%s)\n\n", CPUPNG)
+	p("Cores per 1000 requests/s into the ingress (each kind summed over its containers):\n\n")
+	p("| concurrency | mode | requests/s | apps | sidecar Envoys | statsd_exporters | ingress Envoy | fortio |\n|---:|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, pt := range Points(r, PhaseConcurrency) {
+		p("| %d | %s | %s | %s | %s | %s | %s | %s |\n", pt.Concurrency, pt.Mode, num(pt.RPS, 0),
+			num(pt.CoresPer1000["app"], 3), num(pt.CoresPer1000["sidecar-envoy"], 3), num(pt.CoresPer1000["statsd-exporter"], 3),
+			num(pt.CoresPer1000["ingress-envoy"], 3), num(pt.CoresPer1000["fortio"], 3))
+	}
+	p("\nMemory working set in MB (each kind summed over its containers):\n\n")
+	p("| concurrency | mode | apps | sidecar Envoys | statsd_exporters | ingress Envoy | fortio |\n|---:|---|---:|---:|---:|---:|---:|\n")
+	for _, pt := range Points(r, PhaseConcurrency) {
+		p("| %d | %s | %s | %s | %s | %s | %s |\n", pt.Concurrency, pt.Mode,
+			num(pt.MemoryMB["app"], 1), num(pt.MemoryMB["sidecar-envoy"], 1), num(pt.MemoryMB["statsd-exporter"], 1),
+			num(pt.MemoryMB["ingress-envoy"], 1), num(pt.MemoryMB["fortio"], 1))
+	}
+	if len(overheads) > 0 {
+		for _, o := range []Overhead{overheads[0], overheads[len(overheads)-1]} {
+			p("\n### Each Envoy at concurrency %d (mesh)\n\n", o.Concurrency)
+			p("| Envoy | requests/s through it | cores | vCPU per 1000 requests/s | working set MB |\n|---|---:|---:|---:|---:|\n")
+			for _, e := range EnvoyCosts(r, Mesh, o.Concurrency) {
+				name := e.Component + " sidecar"
+				switch e.Component {
+				case "ingress":
+					name = "ingress"
+				case "sidecars":
+					name = "**all sidecars** (memory: mean per sidecar)"
+				}
+				p("| %s | %s | %s | %s | %s |\n", name, num(e.ProxiedRPS, 0), num(e.Cores, 3), num(e.VCPUPer1000, 3), num(e.MemoryMB, 1))
+			}
+			p("| *Istio reference, per Envoy* | 1000 | | %.2f | %d |\n", IstioVCPUPer1000, IstioMemoryMB)
+		}
+	}
+
+	// Calls.
+	p("\n## RPCs per request\n\n")
+	p("| concurrency | mode | user | order | item | all |\n|---:|---|---:|---:|---:|---:|\n")
+	for _, pt := range Points(r, PhaseConcurrency) {
+		p("| %d | %s | %s | %s | %s | %s |\n", pt.Concurrency, pt.Mode, num(pt.RPCsByApp["user"], 2), num(pt.RPCsByApp["order"], 2), num(pt.RPCsByApp["item"], 2), num(pt.RPCsPerRequest, 2))
+	}
+	p("\n`GET /` makes one ListUsers, one ListOrders and, from order, one batch lookup of the items: 3 calls whatever the data size (the services fetch in batches), ")
+	p("so in the mesh each request crosses 1 + 2 × 3 = 7 sidecar listeners.\n")
+
+	// Growth.
+	if pts := Points(r, PhaseSeed); len(pts) > 0 {
+		p("\n## Growth with the seed data\n\n")
+		p("![p90 latency against seed scale](%s)\n\n", SeedPNG)
+		p("Concurrency %d, user at 1 replica; `services.{user,order,item}.seedScale` multiplies the generated data.\n\n", s.SeedConcurrency)
+		p("| seed scale | mode | response KB | requests/s | p50 ms | p90 ms | p99 ms | RPCs per request | errors |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, pt := range pts {
+			p("| %d× | %s | %s | %s | %s | %s | %s | %s | %d |\n", pt.SeedScale, pt.Mode, num(pt.ResponseKB, 1), num(pt.RPS, 0), num(pt.P50, 2), num(pt.P90, 2), num(pt.P99, 2), num(pt.RPCsPerRequest, 2), pt.Errors)
+		}
+	}
+	if pts := Points(r, PhaseReplicas); len(pts) > 0 {
+		p("\n## Growth with replicas\n\n")
+		p("Concurrency %d, seed 1×. The 1-replica rows are the concurrency phase's.\n\n", s.ReplicasConcurrency)
+		p("| user replicas | mode | requests/s | p50 ms | p90 ms | p99 ms | errors | share of user's calls per pod |\n|---:|---|---:|---:|---:|---:|---:|---|\n")
+		var rows []Point
+		for _, pt := range Points(r, PhaseConcurrency) {
+			if pt.Concurrency == s.ReplicasConcurrency {
+				rows = append(rows, pt)
+			}
+		}
+		for _, pt := range append(rows, pts...) {
+			var shares []string
+			for _, v := range pt.UserPodShares {
+				shares = append(shares, pct(v))
+			}
+			p("| %d | %s | %s | %s | %s | %s | %d | %s |\n", pt.Replicas, pt.Mode, num(pt.RPS, 0), num(pt.P50, 2), num(pt.P90, 2), num(pt.P99, 2), pt.Errors, strings.Join(shares, " / "))
+		}
+		p("\nIn the mesh every frontend Envoy balances its calls over all user pods (round robin, per request). ")
+		p("Without it, gRPC's default pick_first sends every call of a frontend pod down one connection to one user pod, so extra user replicas take no load: ")
+		p("the balancing is part of what the sidecar costs buys. On two CPUs more replicas add no CPU either way.\n")
+	}
+
+	p("\n## Caveats\n\n")
+	p("- One small machine: the load generator, the two releases, the kubelet and the API server share %d CPUs, so absolute figures are this machine's; the mesh/bypass ratios and the per-Envoy costs travel better.\n", m.HostCPUs)
+	p("- Jaeger and Prometheus are off in both releases (`jaeger.enabled=false`, `prometheus.enabled=false`): the figures are the data path with Envoy's stats flowing to statsd_exporter, without tracing. ")
+	p("With tracing on, each Envoy also reports a span per request.\n")
+	p("- CPU is averaged over the part of each run between two kubelet collections (the window, about %s or more of each %s run); runs where the kubelet collected fewer than twice during the load show n/a.\n", "10 s", s.Duration)
+	p("- The bypass has no retries, health checks or per-request balancing: it is the cheapest possible wiring, not an equivalent one.\n")
+
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,210 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+var (
+	meshColor   = color.RGBA{R: 0xc0, G: 0x39, B: 0x2b, A: 0xff}
+	bypassColor = color.RGBA{R: 0x29, G: 0x80, B: 0xb9, A: 0xff}
+	dashes      = map[string][]vg.Length{
+		"p50": nil,
+		"p90": {vg.Points(6), vg.Points(3)},
+		"p99": {vg.Points(2), vg.Points(2)},
+	}
+)
+
+func modeColor(mode string) color.Color {
+	if mode == Mesh {
+		return meshColor
+	}
+	return bypassColor
+}
+
+// Plots writes the PNGs the report shows.
+func Plots(dir string, r *Results) error {
+	conc := Points(r, PhaseConcurrency)
+	if len(conc) > 0 {
+		if err := concurrencyPlot(filepath.Join(dir, LatencyPNG), conc, true); err != nil {
+			return err
+		}
+		if err := concurrencyPlot(filepath.Join(dir, ThroughputPNG), conc, false); err != nil {
+			return err
+		}
+		if err := cpuPlot(filepath.Join(dir, CPUPNG), conc); err != nil {
+			return err
+		}
+	}
+	if seed := Points(r, PhaseSeed); len(seed) > 0 {
+		if err := seedPlot(filepath.Join(dir, SeedPNG), seed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// log2Ticks labels an axis of log2(x) with the x values.
+func log2Ticks(xs []int) plot.ConstantTicks {
+	var t plot.ConstantTicks
+	for _, x := range xs {
+		t = append(t, plot.Tick{Value: math.Log2(float64(x)), Label: fmt.Sprint(x)})
+	}
+	return t
+}
+
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Y.Min = 0
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+func addLine(p *plot.Plot, label string, xys plotter.XYs, c color.Color, dash []vg.Length) error {
+	if len(xys) == 0 {
+		return nil
+	}
+	l, s, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return err
+	}
+	l.Color, l.Dashes, l.Width = c, dash, vg.Points(1.5)
+	s.Color, s.Shape = c, draw.CircleGlyph{}
+	p.Add(l, s)
+	p.Legend.Add(label, l, s)
+	return nil
+}
+
+// concurrencyPlot: latency (p50, p90, p99) or throughput against
+// concurrency, mesh against bypass.
+func concurrencyPlot(path string, pts []Point, latency bool) error {
+	var cs []int
+	seen := map[int]bool{}
+	for _, pt := range pts {
+		if !seen[pt.Concurrency] {
+			seen[pt.Concurrency] = true
+			cs = append(cs, pt.Concurrency)
+		}
+	}
+	title, ylabel := "GET / through the ingress: throughput", "requests per second"
+	if latency {
+		title, ylabel = "GET / through the ingress: latency", "latency (ms)"
+	}
+	p := newPlot(title, "concurrency (connections)", ylabel)
+	p.X.Tick.Marker = log2Ticks(cs)
+	for _, mode := range []string{Mesh, Bypass} {
+		series := map[string]plotter.XYs{}
+		for _, pt := range pts {
+			if pt.Mode != mode {
+				continue
+			}
+			x := math.Log2(float64(pt.Concurrency))
+			if latency {
+				series["p50"] = append(series["p50"], plotter.XY{X: x, Y: pt.P50})
+				series["p90"] = append(series["p90"], plotter.XY{X: x, Y: pt.P90})
+				series["p99"] = append(series["p99"], plotter.XY{X: x, Y: pt.P99})
+			} else {
+				series["rps"] = append(series["rps"], plotter.XY{X: x, Y: pt.RPS})
+			}
+		}
+		names := []string{"rps"}
+		if latency {
+			names = []string{"p50", "p90", "p99"}
+		}
+		for _, n := range names {
+			label := mode
+			if latency {
+				label = mode + " " + n
+			}
+			if err := addLine(p, label, series[n], modeColor(mode), dashes[n]); err != nil {
+				return err
+			}
+		}
+	}
+	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
+}
+
+// seedPlot: p50 and p90 latency against seed scale, mesh against bypass.
+func seedPlot(path string, pts []Point) error {
+	var scales []int
+	seen := map[int]bool{}
+	for _, pt := range pts {
+		if !seen[pt.SeedScale] {
+			seen[pt.SeedScale] = true
+			scales = append(scales, pt.SeedScale)
+		}
+	}
+	p := newPlot("GET / latency against the seed data", "seed scale (×)", "latency (ms)")
+	var ticks plot.ConstantTicks
+	for _, s := range scales {
+		ticks = append(ticks, plot.Tick{Value: math.Log10(float64(s)), Label: fmt.Sprint(s)})
+	}
+	p.X.Tick.Marker = ticks
+	for _, mode := range []string{Mesh, Bypass} {
+		series := map[string]plotter.XYs{}
+		for _, pt := range pts {
+			if pt.Mode == mode {
+				x := math.Log10(float64(pt.SeedScale))
+				series["p50"] = append(series["p50"], plotter.XY{X: x, Y: pt.P50})
+				series["p90"] = append(series["p90"], plotter.XY{X: x, Y: pt.P90})
+			}
+		}
+		for _, n := range []string{"p50", "p90"} {
+			if err := addLine(p, mode+" "+n, series[n], modeColor(mode), dashes[n]); err != nil {
+				return err
+			}
+		}
+	}
+	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
+}
+
+// cpuPlot: cores per 1000 rps by container kind at the highest
+// concurrency, mesh against bypass, as grouped bars.
+func cpuPlot(path string, pts []Point) error {
+	top := 0
+	for _, pt := range pts {
+		top = max(top, pt.Concurrency)
+	}
+	kinds := []string{"app", "sidecar-envoy", "statsd-exporter", "ingress-envoy", "fortio"}
+	p := newPlot(fmt.Sprintf("CPU per 1000 requests/s, concurrency %d", top), "", "cores per 1000 requests/s")
+	p.Legend.Left = false
+	w := vg.Points(18)
+	for i, mode := range []string{Mesh, Bypass} {
+		var vals plotter.Values
+		for _, k := range kinds {
+			v := 0.0
+			for _, pt := range pts {
+				if pt.Mode == mode && pt.Concurrency == top {
+					v = pt.CoresPer1000[k]
+				}
+			}
+			if math.IsNaN(v) {
+				v = 0
+			}
+			vals = append(vals, v)
+		}
+		bars, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return err
+		}
+		bars.Color = modeColor(mode)
+		bars.LineStyle.Width = 0
+		bars.Offset = vg.Length(float64(i)-0.5) * w
+		p.Add(bars)
+		p.Legend.Add(mode, bars)
+	}
+	p.NominalX(kinds...)
+	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
+}
