@@ -6,7 +6,7 @@ import (
 )
 
 // Kinds of container, in the order the tables show them.
-var Kinds = []string{"app", "sidecar-envoy", "statsd-exporter", "ingress-envoy", "fortio"}
+var Kinds = []string{"app", "sidecar-envoy", "statsd-exporter", "ingress", "fortio"}
 
 // Apps are the four services, in the order of the request path.
 var Apps = []string{"frontend", "user", "order", "item"}

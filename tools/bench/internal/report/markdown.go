@@ -134,18 +134,18 @@ func Markdown(w io.Writer, r *Results) error {
 	p("## CPU and memory\n\n")
 	p("![CPU per 1000 requests/s by container kind](%s)\n\n", CPUPNG)
 	p("Cores per 1000 requests/s into the ingress (each kind summed over its containers):\n\n")
-	p("| concurrency | mode | requests/s | apps | sidecar Envoys | statsd_exporters | ingress Envoy | fortio |\n|---:|---|---:|---:|---:|---:|---:|---:|\n")
+	p("| concurrency | mode | requests/s | apps | sidecar Envoys | sidecar statsd_exporters | ingress (Envoy + statsd_exporter) | fortio |\n|---:|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, pt := range Points(r, PhaseConcurrency) {
 		p("| %d | %s | %s | %s | %s | %s | %s | %s |\n", pt.Concurrency, pt.Mode, num(pt.RPS, 0),
 			num(pt.CoresPer1000["app"], 3), num(pt.CoresPer1000["sidecar-envoy"], 3), num(pt.CoresPer1000["statsd-exporter"], 3),
-			num(pt.CoresPer1000["ingress-envoy"], 3), num(pt.CoresPer1000["fortio"], 3))
+			num(pt.CoresPer1000["ingress"], 3), num(pt.CoresPer1000["fortio"], 3))
 	}
 	p("\nMemory working set in MB (each kind summed over its containers):\n\n")
-	p("| concurrency | mode | apps | sidecar Envoys | statsd_exporters | ingress Envoy | fortio |\n|---:|---|---:|---:|---:|---:|---:|\n")
+	p("| concurrency | mode | apps | sidecar Envoys | sidecar statsd_exporters | ingress (Envoy + statsd_exporter) | fortio |\n|---:|---|---:|---:|---:|---:|---:|\n")
 	for _, pt := range Points(r, PhaseConcurrency) {
 		p("| %d | %s | %s | %s | %s | %s | %s |\n", pt.Concurrency, pt.Mode,
 			num(pt.MemoryMB["app"], 1), num(pt.MemoryMB["sidecar-envoy"], 1), num(pt.MemoryMB["statsd-exporter"], 1),
-			num(pt.MemoryMB["ingress-envoy"], 1), num(pt.MemoryMB["fortio"], 1))
+			num(pt.MemoryMB["ingress"], 1), num(pt.MemoryMB["fortio"], 1))
 	}
 	if len(overheads) > 0 {
 		for _, o := range []Overhead{overheads[0], overheads[len(overheads)-1]} {

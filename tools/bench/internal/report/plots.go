@@ -177,7 +177,7 @@ func cpuPlot(path string, pts []Point) error {
 	for _, pt := range pts {
 		top = max(top, pt.Concurrency)
 	}
-	kinds := []string{"app", "sidecar-envoy", "statsd-exporter", "ingress-envoy", "fortio"}
+	kinds := []string{"app", "sidecar-envoy", "statsd-exporter", "ingress", "fortio"}
 	p := newPlot(fmt.Sprintf("CPU per 1000 requests/s, concurrency %d", top), "", "cores per 1000 requests/s")
 	p.Legend.Left = false
 	w := vg.Points(18)

@@ -115,13 +115,14 @@ type Container struct {
 }
 
 // Kind groups containers for the tables: app, sidecar-envoy,
-// ingress-envoy, statsd-exporter, fortio.
+// statsd-exporter (the sidecar), ingress (its Envoy and statsd_exporter,
+// in both modes), fortio.
 func (c Container) Kind() string {
 	switch {
 	case c.Component == "fortio":
 		return "fortio"
-	case c.Name == "envoy" && c.Component == "ingress":
-		return "ingress-envoy"
+	case c.Component == "ingress":
+		return "ingress"
 	case c.Name == "envoy":
 		return "sidecar-envoy"
 	case c.Name == "statsd-exporter":
