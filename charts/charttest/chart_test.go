@@ -750,6 +750,9 @@ func TestNotes(t *testing.T) {
 		} else if !strings.Contains(n, "port-forward service/"+rel.Name("ingress")+" 8080:8080") {
 			t.Errorf("NOTES lack the ingress port-forward:\n%s", n)
 		}
+		if strings.Contains(n, "goes through an Envoy sidecar") != s.mesh || strings.Contains(n, "The mesh is bypassed") == s.mesh {
+			t.Errorf("NOTES misstate whether the mesh is bypassed (sidecars.enabled=%v):\n%s", s.mesh, n)
+		}
 		if strings.Contains(n, "Jaeger") != s.jaeger || strings.Contains(n, "Prometheus") != s.prometheus {
 			t.Errorf("NOTES mention Jaeger/Prometheus although they are off (or not although on):\n%s", n)
 		}
