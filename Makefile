@@ -1,5 +1,7 @@
 # The entry point for every command the README gives.
 #
+#   make demo      the whole demo on a cluster: images, chart, helm test, URLs
+#   make clean-demo  stop what `make demo` started (and only that)
 #   make test      lint, check generated code, unit and chart tests (what CI runs)
 #   make run       the four services wired together on loopback, no Envoy
 #   make bench     what the mesh costs, on a cluster (bench/REPORT.md)
@@ -173,20 +175,44 @@ clean:
 
 # Our images onto a cluster's node, for `make e2e` and `make demo`.
 #   LOAD=ctr       the local cluster of ci/cluster (every amd64/arm64 tarball in out/images)
-#   LOAD=kind      kind load image-archive (tools/imagebuilder --load kind)
+#   LOAD=kind      kind load image-archive into the kind cluster KIND_CLUSTER
+#                  (tools/imagebuilder --load kind; kind as go.mod pins it, in .bin/)
 #   LOAD=minikube  minikube image load
 #   LOAD=none      build only
 LOAD ?= none
+# The kind cluster of ci/kind.yaml, README and `make demo`.
+KIND_CLUSTER ?= envoy-example
 NODE_ARCH ?= $(shell go env GOARCH)
 .PHONY: load-images e2e
-load-images:
-	go run ./tools/imagebuilder --platforms linux/$(NODE_ARCH) $(if $(filter kind minikube,$(LOAD)),--load $(LOAD) --load-arch $(NODE_ARCH))
+load-images: $(if $(filter kind,$(LOAD)),$(BIN)/kind)
+	go run ./tools/imagebuilder --platforms linux/$(NODE_ARCH) $(if $(filter kind minikube,$(LOAD)),--load $(LOAD) --load-arch $(NODE_ARCH)) $(if $(filter kind,$(LOAD)),--cluster $(KIND_CLUSTER))
 	@if [ "$(LOAD)" = ctr ]; then ci/cluster load out/images/*-$(NODE_ARCH).tar; fi
 
 # The end-to-end test (ci/e2e): on the cluster KUBECONFIG names, or else on
 # the local cluster, brought up and torn down around the test.
 e2e:
 	ci/e2e
+
+# The whole demo in one command (ci/demo): on the kube context KUBE_CONTEXT
+# names, else on kind (a Docker engine needed), else on a running minikube,
+# else (Linux, root) on the local cluster. Builds and loads the images,
+# installs the chart, runs `helm test`, prints URLs that answer (starting
+# port-forwards where needed). `make clean-demo` stops the port-forwards,
+# uninstalls the release and deletes the cluster only if `make demo`
+# created it. State in .demo/.
+#   make demo
+#   make demo KUBE_CONTEXT=kind-mine
+.PHONY: demo clean-demo
+demo:
+	ci/demo up
+clean-demo:
+	ci/demo clean
+
+# kind as go.mod pins it, on PATH for tools/imagebuilder --load kind.
+$(BIN)/kind: go.mod
+	@mkdir -p $(BIN)
+	go build -o $@ sigs.k8s.io/kind
+	@touch $@
 
 # The README's values reference, generated from values.yaml's comments
 # (tools/valuesdoc; its test fails `make test` when the README is stale).
