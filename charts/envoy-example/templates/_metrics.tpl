@@ -18,6 +18,12 @@ Timers arrive in milliseconds and are observed in seconds.
 defaults:
   match_type: glob
 mappings:
+# The readiness listener's route to Envoy's own admin carries the kubelet's
+# probes, not calls between services: keep it out of the per-hop series.
+# (Globs are tried in order, and before any regex mapping.)
+- match: envoy.*.cluster.envoy_admin.*
+  action: drop
+  name: dropped
 # Time of each upstream request, per calling app and upstream cluster:
 # a histogram with buckets from 1 ms to 10 s.
 - match: envoy.*.cluster.*.upstream_rq_time
