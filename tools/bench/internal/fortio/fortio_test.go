@@ -72,3 +72,25 @@ func TestParseRefuses(t *testing.T) {
 		}
 	}
 }
+
+// A real run of make bench on the local cluster: the fortio pod, one
+// connection for 25s against the mesh release's ingress Service.
+func TestParseBenchRun(t *testing.T) {
+	r := load(t, "../../testdata/fortio-mesh-c1.json")
+	s, err := r.Summarize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Concurrency != 1 || s.Requests != 6050 || s.Errors != 0 || s.Duration.Round(time.Second) != 25*time.Second {
+		t.Errorf("summary %+v", s)
+	}
+	if math.Abs(s.P50-3.873) > 0.001 || math.Abs(s.P90-5.268) > 0.001 || math.Abs(s.P99-8.806) > 0.001 {
+		t.Errorf("percentiles %.3f %.3f %.3f ms", s.P50, s.P90, s.P99)
+	}
+	if math.Abs(s.ResponseBytes-912) > 1 {
+		t.Errorf("response size %f", s.ResponseBytes)
+	}
+	if !strings.HasPrefix(r.URL, "http://10.96.") || r.Version != "1.68.2" {
+		t.Errorf("url %s version %s", r.URL, r.Version)
+	}
+}

@@ -97,3 +97,50 @@ func TestKubeletSmall(t *testing.T) {
 		t.Error("no container series, yet no error")
 	}
 }
+
+// A real /metrics/resource of the local cluster's kubelet during make
+// bench: both releases and the fortio pod, every series stamped.
+func TestKubeletReal(t *testing.T) {
+	stats, err := Kubelet(open(t, "kubelet-resource.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byNS := map[string]int{}
+	for k, st := range stats {
+		byNS[k.Namespace]++
+		if st.CPUTime.IsZero() || st.WorkingSetTime.IsZero() || st.WorkingSet <= 0 {
+			t.Errorf("%v: %+v", k, st)
+		}
+	}
+	// Mesh: 4 apps with Envoy and statsd_exporter each, the ingress's
+	// two; bypass: 4 apps and the ingress's two; fortio.
+	if byNS["bench-mesh"] != 14 || byNS["bench-bypass"] != 6 || byNS["bench-load"] != 1 {
+		t.Errorf("containers by namespace %v", byNS)
+	}
+	e := stats[ContainerKey{"bench-mesh", "bench-frontend-94f7dc67d-hbl2l", "envoy"}]
+	if e.CPUSeconds != 1.44239771 || e.WorkingSet != 1.6863232e+07 || e.CPUTime.UnixMilli() != 1795699905473 {
+		t.Errorf("frontend's Envoy %+v", e)
+	}
+}
+
+// order's counters before and after one 25s run at concurrency 1 through
+// the mesh: 6051 listings served and as many item lookups made (fortio
+// counted 6050 requests: its first call on each connection checks the URL
+// and is not counted); the health checks of callers' Envoys are left out.
+func TestAppRealRun(t *testing.T) {
+	before, err := App(open(t, "app-metrics-order-before.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := App(open(t, "app-metrics-order-after.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := after.Sub(before)
+	if d.TotalServed() != 6051 || d.Made["item.v1.ItemService"] != 6051 || d.Failed != 0 {
+		t.Errorf("%+v", d)
+	}
+	if _, ok := after.Served[HealthService]; ok {
+		t.Error("health checks counted")
+	}
+}
