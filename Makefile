@@ -67,6 +67,7 @@ check-generated: generate
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	@go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
 	go vet -tags e2e ./...
 	go tool staticcheck -tags e2e ./...
 	@if [ -d charts/envoy-example ]; then go tool helm lint --strict charts/envoy-example; fi
