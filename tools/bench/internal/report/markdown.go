@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -69,9 +70,10 @@ func Markdown(w io.Writer, r *Results) error {
 	p("# What the mesh costs\n\n")
 	p("Measured by `make bench` (tools/bench) from %s to %s UTC. Every table and plot below comes from that one run; ",
 		r.Started.UTC().Format("2006-01-02 15:04"), r.Finished.UTC().Format("15:04"))
-	p("the raw figures are in [%s](%s), and `go run ./tools/bench report %s` remakes this page from them.\n\n", ResultsFile, ResultsFile, "bench/"+ResultsFile)
+	p("the raw figures are in [%s](%s), and `go run ./tools/bench report bench` remakes this page and its plots from them. `make bench` measures again (%.0f minutes of measuring here, plus the cluster and the images).\n\n",
+		ResultsFile, ResultsFile, r.Finished.Sub(r.Started).Minutes())
 
-	p("**Machine.** %s, %d CPUs, %.0f GiB, Linux %s. Kubernetes %s (%s) on one node (%s CPUs) on the same machine: ",
+	p("**Machine.** %s (%d CPUs), %.0f GiB of memory, Linux %s. Kubernetes %s (%s) on one node (%s CPUs) on the same machine: ",
 		m.HostCPU, m.HostCPUs, m.HostMemoryGB, m.HostKernel, m.KubeletVersion, m.ContainerRuntime, m.NodeCPUs)
 	p("the load generator, both releases and the cluster itself share those %d CPUs. Envoy %s, fortio %s.\n\n", m.HostCPUs, m.EnvoyVersion, m.FortioVersion)
 
@@ -96,8 +98,10 @@ func Markdown(w io.Writer, r *Results) error {
 				num(t.VCPUPer1000, 2), IstioVCPUPer1000)
 			p("and %s MB of memory working set each (Istio: %d MB), at concurrency %d.\n", num(t.MemoryMB, 0), IstioMemoryMB, hi.Concurrency)
 		}
-		p("- **Whole-request CPU.** Per 1000 requests/s into the ingress, the mesh's sidecars (Envoy and statsd_exporter) take %s cores where the apps take %s.\n",
-			num(hi.Mesh.CoresPer1000["sidecar-envoy"]+hi.Mesh.CoresPer1000["statsd-exporter"], 2), num(hi.Mesh.CoresPer1000["app"], 2))
+		p("- **Whole-request CPU.** Per 1000 requests/s into the ingress, at concurrency %d, the mesh's sidecars take %s cores (Envoys %s, statsd_exporters %s) where the four apps take %s. ",
+			hi.Concurrency, num(hi.Mesh.CoresPer1000["sidecar-envoy"]+hi.Mesh.CoresPer1000["statsd-exporter"], 2),
+			num(hi.Mesh.CoresPer1000["sidecar-envoy"], 2), num(hi.Mesh.CoresPer1000["statsd-exporter"], 2), num(hi.Mesh.CoresPer1000["app"], 2))
+		p("The statsd_exporters' share grows with the load because Envoy's statsd sink sends every request's timings (upstream_rq_time and the like) as statsd lines.\n")
 		p("\nIstio's figures come from a 1000-service mesh at 1000 requests/s per proxy on 16 worker threads and dedicated machines; ours from four services on two shared CPUs. ")
 		p("They are of the same kind, not the same experiment: read them as orders of magnitude.\n\n")
 	}
@@ -201,9 +205,33 @@ func Markdown(w io.Writer, r *Results) error {
 			}
 			p("| %d | %s | %s | %s | %s | %s | %d | %s |\n", pt.Replicas, pt.Mode, num(pt.RPS, 0), num(pt.P50, 2), num(pt.P90, 2), num(pt.P99, 2), pt.Errors, strings.Join(shares, " / "))
 		}
-		p("\nIn the mesh every frontend Envoy balances its calls over all user pods (round robin, per request). ")
+		p("\nIn the mesh the frontend's Envoy balances its calls over all user pods (round robin, per request). ")
 		p("Without it, gRPC's default pick_first sends every call of a frontend pod down one connection to one user pod, so extra user replicas take no load: ")
-		p("the balancing is part of what the sidecar costs buys. On two CPUs more replicas add no CPU either way.\n")
+		p("the balancing is part of what the sidecars' cost buys. On this machine the two CPUs, not user, are the bottleneck, so more user replicas cannot add throughput in either mode; ")
+		p("in the mesh they add health checks and connections to the frontend's Envoy.\n")
+	}
+
+	var failed []string
+	for _, run := range r.Runs {
+		if run.Fortio.Errors == 0 {
+			continue
+		}
+		var codes []string
+		for code, n := range run.RetCodes {
+			if code != "200" {
+				codes = append(codes, fmt.Sprintf("%d × %s", n, code))
+			}
+		}
+		sort.Strings(codes)
+		failed = append(failed, fmt.Sprintf("%s %s at concurrency %d (seed %d×, user ×%d): %s",
+			run.Phase, run.Mode, run.Fortio.Concurrency, run.SeedScale, run.UserReplicas, strings.Join(codes, ", ")))
+	}
+	if len(failed) > 0 {
+		p("\n## Errors\n\n")
+		p("Answers other than 200 (fortio's status codes; -1 is a connection error). A 504 is a timeout: the ingress Envoy (route timeout 5s, 2s per try) or the frontend (5s per request) gave up waiting.\n\n")
+		for _, f := range failed {
+			p("- %s\n", f)
+		}
 	}
 
 	p("\n## Caveats\n\n")

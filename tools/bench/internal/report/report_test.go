@@ -146,7 +146,7 @@ func TestWriteReportAndPlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"Test CPU, 2 CPUs, 24 GiB",
+		"Test CPU (2 CPUs), 24 GiB of memory",
 		"| 1 | mesh | 498 | 3.00 | 5.00 | 7.00 |",
 		"| 1 | +1.00 | +1.00 | +1.00 |",
 		"next to Istio's reference of 2.65 ms at p90",
@@ -174,6 +174,51 @@ func TestWriteReportAndPlots(t *testing.T) {
 		}
 		if w := img.Bounds().Dx(); w < 300 {
 			t.Errorf("%s: %d px wide", name, w)
+		}
+	}
+}
+
+// The results of a real make bench on the local cluster (2 CPUs): the
+// figures the committed report states come out of them.
+func TestRealResults(t *testing.T) {
+	r, err := Load("../../testdata/results.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Overheads(r)
+	if len(o) != 3 || o[0].Concurrency != 1 || o[2].Concurrency != 16 {
+		t.Fatalf("overheads %+v", o)
+	}
+	// One request at a time: 2.12 ms added at p50, 2.68 at p90.
+	if math.Abs(o[0].D50-2.12) > 0.01 || math.Abs(o[0].D90-2.68) > 0.01 {
+		t.Errorf("c=1: +%.2f ms p50, +%.2f ms p90", o[0].D50, o[0].D90)
+	}
+	for _, x := range o {
+		if x.D50 <= 0 || x.RPSLoss <= 0 {
+			t.Errorf("c=%d: the mesh is not slower: %+v", x.Concurrency, x)
+		}
+	}
+	costs := EnvoyCosts(r, Mesh, 16)
+	all := costs[len(costs)-1]
+	if all.Component != "sidecars" || math.Abs(all.VCPUPer1000-0.199) > 0.001 || math.Abs(all.MemoryMB-17.4) > 0.1 {
+		t.Errorf("sidecars %+v", all)
+	}
+	for _, pt := range Points(r, PhaseConcurrency) {
+		if pt.Runs != 2 || math.Abs(pt.RPCsPerRequest-3) > 0.01 || pt.Errors != 0 {
+			t.Errorf("%s c=%d: %d runs, %.3f RPCs per request, %d errors", pt.Mode, pt.Concurrency, pt.Runs, pt.RPCsPerRequest, pt.Errors)
+		}
+	}
+	rep := Points(r, PhaseReplicas)
+	if len(rep) != 2 || len(rep[0].UserPodShares) != 3 || rep[1].UserPodShares[0] != 1 {
+		t.Errorf("replicas: mesh shares %v, bypass shares %v", rep[0].UserPodShares, rep[1].UserPodShares)
+	}
+	var md bytes.Buffer
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"AMD EPYC (2 CPUs)", "| 16 | +18.17 | +26.26 | +39.49 | 56% |", "13 × 504"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("report lacks %q", want)
 		}
 	}
 }
