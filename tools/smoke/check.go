@@ -137,17 +137,23 @@ func (c *Checker) logf(format string, args ...any) {
 }
 
 // retry runs try until it succeeds or ctx ends; the error names the step
-// and carries the last reason.
+// and carries the last reason. An attempt that the deadline cut short says
+// only that time ran out, so the reason reported is the last one an attempt
+// finished with, when there is one.
 func (c *Checker) retry(ctx context.Context, step string, try func() error) error {
 	start := time.Now()
+	var reason error
 	for attempt := 1; ; attempt++ {
 		err := try()
 		if err == nil {
 			return nil
 		}
+		if reason == nil || ctx.Err() == nil {
+			reason = err
+		}
 		select {
 		case <-ctx.Done():
-			return &StepError{Step: step, Err: fmt.Errorf("still failing after %s and %d tries: %w", time.Since(start).Round(time.Second), attempt, err)}
+			return &StepError{Step: step, Err: fmt.Errorf("still failing after %s and %d tries: %w", time.Since(start).Round(time.Second), attempt, reason)}
 		case <-time.After(c.Interval):
 		}
 		if attempt == 1 || attempt%10 == 0 {
