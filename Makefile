@@ -19,8 +19,9 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 BIN := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
-# Fuzz targets run this long each in `make test`.
-FUZZTIME ?= 10s
+# Inputs each fuzz target runs in `make test` (about 10 s for the slowest,
+# the frontend's handler against real peers, on two cores).
+FUZZTIME ?= 50000x
 
 .PHONY: all test tools envoy statsd_exporter promtool generate check-generated lint unit fuzz build run bench clean
 
@@ -75,21 +76,16 @@ lint:
 unit:
 	go test -count=1 ./...
 
-# Each fuzz target runs for $(FUZZTIME); the seed corpora also run in `unit`.
-# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
-# exceeded" when -fuzztime ends while a worker is busy (go.dev/issue/75804,
-# fixed in Go 1.27). A real finding always writes its failing input, so such
-# a run, with no input written, is reported and not counted as a failure.
+# Each fuzz target runs $(FUZZTIME) inputs, bounded in time by -timeout; the
+# seed corpora also run in `unit`. A count, not a duration: Go 1.26's fuzz
+# coordinator can fail a duration-bounded run with a bare "context deadline
+# exceeded" when the time is up while a worker is busy (fixed in Go 1.27); a
+# count sets no deadline, so that race cannot happen and every failure is real.
 fuzz:
 	@for pkg in $$(go list ./...); do \
 		for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-			echo "fuzz: $$pkg $$f for $(FUZZTIME)"; \
-			log=$$(mktemp); \
-			if ! go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1 | tee $$log; then \
-				if grep -q 'Failing input written to' $$log || ! grep -qx '    context deadline exceeded' $$log; then rm -f $$log; exit 1; fi; \
-				echo "fuzz: $$f hit Go's -fuzztime shutdown race (go.dev/issue/75804) and found nothing: not a failure"; \
-			fi; \
-			rm -f $$log; \
+			echo "fuzz: $$pkg $$f, $(FUZZTIME) inputs"; \
+			go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -timeout 5m $$pkg; \
 		done; \
 	done
 
