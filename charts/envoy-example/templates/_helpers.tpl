@@ -1,6 +1,8 @@
 {{/*
-Names, labels and small shared pieces. The sidecar containers live in
-_sidecars.tpl, the Envoy bootstrap in _envoy-bootstrap.tpl.
+Names, labels and small shared pieces. Who calls whom is in _topology.tpl,
+the sidecar containers in _sidecars.tpl, the Envoy bootstraps in
+_envoy-sidecar.tpl and _envoy-ingress.tpl (their shared blocks in
+_envoy-blocks.tpl).
 */}}
 
 {{/* The chart name, for the app.kubernetes.io/name label. */}}
@@ -64,22 +66,6 @@ Call with (dict "root" $ "image" .Values.services.user.image).
 */}}
 {{- define "envoy-example.image" -}}
 {{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag) }}
-{{- end }}
-
-{{/*
-Who calls whom: the gRPC services each app reaches through its egress
-listener (127.0.0.1:7070). This is the apps' code, not a setting: frontend
-calls user and order, order calls item. Only these clusters are configured in
-each sidecar, so each Envoy health-checks only the pods it may call.
-*/}}
-{{- define "envoy-example.upstreams" -}}
-{{- $calls := dict "frontend" (list "user" "order") "order" (list "item") "user" (list) "item" (list) "ingress" (list) }}
-{{- get $calls . | toJson }}
-{{- end }}
-
-{{/* The gRPC service each app serves: its path prefix is /<this>/. */}}
-{{- define "envoy-example.grpcService" -}}
-{{- get (dict "user" "user.v1.UserService" "order" "order.v1.OrderService" "item" "item.v1.ItemService") . }}
 {{- end }}
 
 {{/* Pod security context for the "restricted" Pod Security Standard. */}}

@@ -1,0 +1,236 @@
+{{/*
+The blocks every Envoy of the chart shares, the sidecars' and the ingress's:
+_envoy-sidecar.tpl and _envoy-ingress.tpl are read top to bottom and include
+these by name. Each block takes (dict "root" $ "role" $role), $role being an
+entry of the topology (_topology.tpl), unless it says otherwise.
+
+Ports (DESIGN.md, "Ports inside a pod"):
+  0.0.0.0:8080     inbound listener, the Service port (ingress: the front door)
+  127.0.0.1:7070   egress listener: the app calls other services here
+  0.0.0.0:15021    readiness listener: only /ready, routed to the admin
+  127.0.0.1:9901   admin, never on the pod IP
+  127.0.0.1:9090   the app (cluster local_service)
+  127.0.0.1:9125   statsd_exporter (UDP)
+*/}}
+
+{{/*
+The bootstrap of any role: the ingress's or a sidecar's. Call with
+(dict "root" $ "component" "user").
+*/}}
+{{- define "envoy-example.envoyBootstrap" -}}
+{{- if eq .component "ingress" -}}
+{{- include "envoy-example.ingressBootstrap" . -}}
+{{- else -}}
+{{- include "envoy-example.sidecarBootstrap" . -}}
+{{- end -}}
+{{- end }}
+
+{{/* node, admin, DNS resolver and stats: the top of every bootstrap. */}}
+{{- define "envoy-example.envoy.common" -}}
+{{- $name := .role.name -}}
+{{- $envoy := .root.Values.envoy -}}
+node:
+  # Zipkin names this Envoy's spans after node.cluster, so Jaeger lists the
+  # service as "{{ $name }}". node.id is the pod name, from --service-node.
+  cluster: {{ $name }}
+
+admin:
+  # Loopback only: the admin can drain and stop Envoy. Probes use the
+  # readiness listener on 15021 instead.
+  address:
+    socket_address: { address: 127.0.0.1, port_value: 9901 }
+
+# Every DNS cluster names a fully qualified Service name, so the resolver
+# skips resolv.conf's search domains (one query instead of five).
+typed_dns_resolver_config:
+  name: envoy.network.dns_resolver.cares
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
+    dns_resolver_options:
+      no_default_search_domain: true
+
+# Stats go to the statsd_exporter sidecar. The prefix carries the role's
+# name, so that the mapping can label every series with app="{{ $name }}":
+#   envoy.{{ $name }}.cluster.<cluster>.upstream_rq_time
+stats_flush_interval: {{ $envoy.statsFlushInterval }}
+stats_sinks:
+- name: envoy.stat_sinks.statsd
+  typed_config:
+    "@type": type.googleapis.com/envoy.config.metrics.v3.StatsdSink
+    address:
+      socket_address: { protocol: UDP, address: 127.0.0.1, port_value: 9125 }
+    prefix: envoy.{{ $name }}
+{{- end }}
+
+{{/*
+The readiness listener: the kubelet's startup and readiness probes, GET
+/ready on the pod IP, answered by the admin (503 until Envoy is initialised
+and once it drains). Nothing else of the admin is reachable here.
+*/}}
+{{- define "envoy-example.envoy.readinessListener" -}}
+- name: readiness
+  address:
+    socket_address: { address: 0.0.0.0, port_value: 15021 }
+  filter_chains:
+  - filters:
+    - name: envoy.filters.network.http_connection_manager
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+        stat_prefix: readiness
+        codec_type: AUTO
+        route_config:
+          name: readiness
+          virtual_hosts:
+          - name: readiness
+            domains: ["*"]
+            routes:
+            - match: { path: /ready }
+              route: { cluster: envoy_admin, timeout: 1s }
+        http_filters:
+        {{- include "envoy-example.envoy.router" . | nindent 8 }}
+{{- end }}
+
+{{/* The last HTTP filter of every listener. */}}
+{{- define "envoy-example.envoy.router" -}}
+- name: envoy.filters.http.router
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+{{- end }}
+
+{{/* HCM tracing: Zipkin spans to the jaeger cluster. */}}
+{{- define "envoy-example.envoy.tracing" -}}
+tracing:
+  provider:
+    name: envoy.tracers.zipkin
+    typed_config:
+      "@type": type.googleapis.com/envoy.config.trace.v3.ZipkinConfig
+      collector_cluster: jaeger
+      collector_endpoint: /api/v2/spans
+      collector_endpoint_version: HTTP_JSON
+      trace_id_128bit: true
+      # Client and server spans of one hop get their own span ids.
+      shared_span_context: false
+{{- end }}
+
+{{/*
+A retry policy's choice of host: each retry goes to a host not tried yet.
+Takes the root context ($).
+*/}}
+{{- define "envoy-example.envoy.retryHosts" -}}
+retry_back_off: { base_interval: 0.025s, max_interval: 0.25s }
+retry_host_predicate:
+- name: envoy.retry_host_predicates.previous_hosts
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate
+host_selection_retry_max_attempts: 3
+{{- end }}
+
+{{/*
+The cluster of one service this Envoy calls: every ready pod of its headless
+Service, health-checked and watched for outliers. Call with (dict "root" $
+"callee" $calleeRole).
+*/}}
+{{- define "envoy-example.envoy.upstreamCluster" -}}
+{{- $root := .root -}}
+{{- $envoy := $root.Values.envoy -}}
+{{- $callee := .callee -}}
+- name: {{ $callee.name }}
+  # Every ready {{ $callee.name }} pod: the headless Service's A records,
+  # re-resolved every {{ $envoy.dns.refreshRate }}, so scaling needs no config change.
+  {{- include "envoy-example.envoy.strictDNS" (dict "envoy" $envoy "refreshRate" $envoy.dns.refreshRate) | nindent 2 }}
+  connect_timeout: {{ $envoy.timeouts.connect }}
+  # A pod that leaves DNS (it is terminating) leaves the cluster at once,
+  # even while it still passes health checks.
+  ignore_health_on_host_removal: true
+  load_assignment:
+    cluster_name: {{ $callee.name }}
+    endpoints:
+    - lb_endpoints:
+      - endpoint:
+          address:
+            socket_address: { address: {{ include "envoy-example.serviceFQDN" (dict "root" $root "component" $callee.name) }}, port_value: 8080 }
+          {{- if $callee.healthCheck }}
+          # Health checks ask the {{ $callee.name }} app's {{ $callee.healthCheck.path }} on its ops port
+          # (503 while it drains).
+          health_check_config: { port_value: {{ $callee.healthCheck.port }} }
+          {{- end }}
+  {{- if eq $callee.protocol "grpc" }}
+  {{- include "envoy-example.envoy.http2" . | nindent 2 }}
+  {{- end }}
+  health_checks:
+  - timeout: {{ $envoy.healthCheck.timeout }}
+    interval: {{ $envoy.healthCheck.interval }}
+    no_traffic_interval: {{ $envoy.healthCheck.noTrafficInterval }}
+    unhealthy_threshold: {{ $envoy.healthCheck.unhealthyThreshold }}
+    healthy_threshold: {{ $envoy.healthCheck.healthyThreshold }}
+    {{- if eq $callee.protocol "grpc" }}
+    # grpc.health.v1 through the pod's own Envoy, for the service itself.
+    grpc_health_check: { service_name: {{ $callee.grpcService }} }
+    {{- else }}
+    http_health_check: { path: {{ $callee.healthCheck.path }} }
+    {{- end }}
+  outlier_detection:
+    consecutive_5xx: {{ $envoy.outlierDetection.consecutive5xx }}
+    consecutive_gateway_failure: {{ $envoy.outlierDetection.consecutiveGatewayFailure }}
+    # Gateway failures eject nobody unless enforced.
+    enforcing_consecutive_gateway_failure: 100
+    interval: {{ $envoy.outlierDetection.interval }}
+    base_ejection_time: {{ $envoy.outlierDetection.baseEjectionTime }}
+    max_ejection_percent: {{ $envoy.outlierDetection.maxEjectionPercent }}
+{{- end }}
+
+{{/* The trace collector: Jaeger's Zipkin receiver, where every span goes. */}}
+{{- define "envoy-example.envoy.jaegerCluster" -}}
+{{- $envoy := .root.Values.envoy -}}
+- name: jaeger
+  {{- include "envoy-example.envoy.strictDNS" (dict "envoy" $envoy "refreshRate" "30s") | nindent 2 }}
+  connect_timeout: {{ $envoy.timeouts.connect }}
+  load_assignment:
+    cluster_name: jaeger
+    endpoints:
+    - lb_endpoints:
+      - endpoint:
+          address:
+            socket_address: { address: {{ include "envoy-example.serviceFQDN" (dict "root" .root "component" "jaeger-zipkin") }}, port_value: 9411 }
+{{- end }}
+
+{{/* The admin on loopback, for the readiness listener. */}}
+{{- define "envoy-example.envoy.adminCluster" -}}
+- name: envoy_admin
+  type: STATIC
+  connect_timeout: 0.25s
+  load_assignment:
+    cluster_name: envoy_admin
+    endpoints:
+    - lb_endpoints:
+      - endpoint:
+          address:
+            socket_address: { address: 127.0.0.1, port_value: 9901 }
+{{- end }}
+
+{{/*
+Cluster discovery: strict DNS, every address of the name is a host. Envoy
+1.40 configures it with the DNS cluster extension (the former type:
+STRICT_DNS, whose refresh settings on the cluster are deprecated).
+Call with (dict "envoy" .Values.envoy "refreshRate" "5s").
+*/}}
+{{- define "envoy-example.envoy.strictDNS" -}}
+cluster_type:
+  name: envoy.cluster.dns
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.clusters.dns.v3.DnsCluster
+    # false: one host per address (STRICT_DNS); true would be LOGICAL_DNS.
+    all_addresses_in_single_endpoint: false
+    dns_lookup_family: {{ .envoy.dns.lookupFamily }}
+    dns_refresh_rate: {{ .refreshRate }}
+    respect_dns_ttl: false
+{{- end }}
+
+{{/* Cluster option: speak HTTP/2 (gRPC) to the upstream. */}}
+{{- define "envoy-example.envoy.http2" -}}
+typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    explicit_http_config:
+      http2_protocol_options: {}
+{{- end }}

@@ -1,0 +1,90 @@
+{{/*
+The ingress Envoy: the front door of the mesh and the root of every trace,
+as one bootstrap that reads top to bottom:
+
+  ingress    0.0.0.0:8080    from outside (the ingress Service) -> the frontend cluster
+  readiness  0.0.0.0:15021   the kubelet's probes -> the admin's /ready
+
+It has no app and no egress listener; whom it calls comes from the topology
+(_topology.tpl: ingress calls frontend). The blocks shared with the sidecars
+are in _envoy-blocks.tpl. The rendered file for the default values is
+envoy/ingress.yaml at the repository's root. Call with (dict "root" $).
+*/}}
+{{- define "envoy-example.ingressBootstrap" -}}
+{{- $root := .root -}}
+{{- $envoy := $root.Values.envoy -}}
+{{- $role := include "envoy-example.role" (dict "root" $root "component" "ingress") | fromJson -}}
+{{- $ctx := dict "root" $root "role" $role -}}
+{{- $frontend := include "envoy-example.role" (dict "root" $root "component" (first $role.calls)) | fromJson -}}
+# Envoy bootstrap of the ingress (release {{ $root.Release.Name }}), rendered by the chart.
+{{ include "envoy-example.envoy.common" $ctx }}
+
+static_resources:
+  listeners:
+  - name: ingress
+    # The front door: every request from outside starts its trace here.
+    address:
+      socket_address: { address: 0.0.0.0, port_value: 8080 }
+    # Inbound, so that the drain at shutdown (drain_listeners?inboundonly)
+    # stops this listener.
+    traffic_direction: INBOUND
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress
+          codec_type: AUTO
+          # The edge: trust the peer address, not X-Forwarded-For, and make
+          # an x-request-id when the client sends none. A client's own id is
+          # kept (helm test and the e2e test find their trace by it) and
+          # returned in the response.
+          use_remote_address: true
+          generate_request_id: true
+          preserve_external_request_id: true
+          always_set_request_id_in_response: true
+          request_id_extension:
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig
+              # Trace every request whatever its x-request-id looks like (by
+              # default Envoy samples on the id's UUID bits, and an id that
+              # is not a UUID is never traced), and leave the id untouched.
+              use_request_id_for_trace_sampling: false
+              pack_trace_reason: false
+          access_log:
+          - name: envoy.access_loggers.stdout
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+          {{- if $root.Values.jaeger.enabled }}
+          {{- include "envoy-example.envoy.tracing" $ctx | nindent 10 }}
+          {{- end }}
+          route_config:
+            name: ingress
+            virtual_hosts:
+            - name: {{ $frontend.name }}
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route:
+                  cluster: {{ $frontend.name }}
+                  timeout: {{ $envoy.timeouts.route }}
+                  # GET / is idempotent: retry what never reached a frontend
+                  # and the 503 of a frontend pod that is shutting down.
+                  retry_policy:
+                    retry_on: connect-failure,refused-stream,reset,retriable-status-codes
+                    retriable_status_codes: [503]
+                    num_retries: {{ $envoy.retries.attempts }}
+                    per_try_timeout: {{ $envoy.retries.perTryTimeout }}
+                    {{- include "envoy-example.envoy.retryHosts" $ctx | nindent 20 }}
+          http_filters:
+          {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
+  {{- include "envoy-example.envoy.readinessListener" $ctx | nindent 2 }}
+
+  clusters:
+  {{- include "envoy-example.envoy.upstreamCluster" (dict "root" $root "callee" $frontend) | nindent 2 }}
+  {{- if $root.Values.jaeger.enabled }}
+  {{- include "envoy-example.envoy.jaegerCluster" $ctx | nindent 2 }}
+  {{- end }}
+  {{- include "envoy-example.envoy.adminCluster" $ctx | nindent 2 }}
+{{- end }}
+

@@ -1,0 +1,142 @@
+{{/*
+The Envoy sidecar of a service pod (frontend, user, order, item), as one
+bootstrap that reads top to bottom:
+
+  inbound    0.0.0.0:8080    the Service port   -> local_service, the app on 127.0.0.1:9090
+  egress     127.0.0.1:7070  the app's calls    -> one cluster per service it calls
+  readiness  0.0.0.0:15021   the kubelet's probes -> the admin's /ready
+
+What differs between the four comes from the topology (_topology.tpl): the
+app's protocol and the services it calls. The blocks shared with the ingress
+(node, admin, stats, upstream clusters, tracing) are in _envoy-blocks.tpl.
+The rendered files for the default values are in envoy/ at the repository's
+root. Call with (dict "root" $ "component" "user").
+*/}}
+{{- define "envoy-example.sidecarBootstrap" -}}
+{{- $root := .root -}}
+{{- $envoy := $root.Values.envoy -}}
+{{- $role := include "envoy-example.role" . | fromJson -}}
+{{- $ctx := dict "root" $root "role" $role -}}
+{{- $grpc := eq $role.protocol "grpc" -}}
+# Envoy bootstrap of the {{ $role.name }} sidecar (release {{ $root.Release.Name }}), rendered by the chart.
+{{ include "envoy-example.envoy.common" $ctx }}
+
+static_resources:
+  listeners:
+  - name: inbound
+    # Traffic to this pod (the Service port) goes to the app on 127.0.0.1:9090.
+    address:
+      socket_address: { address: 0.0.0.0, port_value: 8080 }
+    # Inbound, so that the drain at shutdown (drain_listeners?inboundonly)
+    # stops this listener and leaves the egress one to the exiting app.
+    traffic_direction: INBOUND
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: inbound
+          codec_type: AUTO
+          {{- if $root.Values.jaeger.enabled }}
+          {{- include "envoy-example.envoy.tracing" $ctx | nindent 10 }}
+          {{- end }}
+          route_config:
+            name: inbound
+            virtual_hosts:
+            - name: local_service
+              domains: ["*"]
+              routes:
+              {{- if $grpc }}
+              # Callers' Envoys health-check this pod through here. Their
+              # checks carry no trace context: keep them out of Jaeger.
+              - match: { prefix: "/grpc.health.v1.Health/" }
+                route:
+                  cluster: local_service
+                  timeout: {{ $envoy.healthCheck.timeout }}
+                tracing:
+                  overall_sampling: { numerator: 0 }
+              {{- end }}
+              - match: { prefix: "/" }
+                route:
+                  cluster: local_service
+                  timeout: {{ $envoy.timeouts.route }}
+                  {{- if $grpc }}
+                  # Honour the caller's grpc-timeout, up to the route timeout.
+                  max_stream_duration:
+                    grpc_timeout_header_max: {{ $envoy.timeouts.route }}
+                  {{- end }}
+          http_filters:
+          {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
+  - name: egress
+    # The app calls other services here (127.0.0.1:7070); routes pick the
+    # cluster by gRPC service path.
+    {{- if not $role.calls }}
+    # {{ $role.name }} calls no other service: no routes, every call gets a 404.
+    {{- end }}
+    address:
+      socket_address: { address: 127.0.0.1, port_value: 7070 }
+    traffic_direction: OUTBOUND
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: egress
+          codec_type: AUTO
+          {{- if $root.Values.jaeger.enabled }}
+          {{- include "envoy-example.envoy.tracing" $ctx | nindent 10 }}
+          {{- end }}
+          route_config:
+            name: egress
+            virtual_hosts:
+            - name: egress
+              domains: ["*"]
+              routes:
+              {{- range $role.calls }}
+              {{- $callee := include "envoy-example.role" (dict "root" $root "component" .) | fromJson }}
+              - match:
+                  prefix: /{{ $callee.grpcService }}/
+                  grpc: {}
+                route:
+                  cluster: {{ $callee.name }}
+                  timeout: {{ $envoy.timeouts.route }}
+                  max_stream_duration:
+                    grpc_timeout_header_max: {{ $envoy.timeouts.route }}
+                  # Retry what surely did not run: no connection, a refused
+                  # or reset stream, UNAVAILABLE (a pod going away), each
+                  # time on another host.
+                  retry_policy:
+                    retry_on: connect-failure,refused-stream,reset,unavailable
+                    num_retries: {{ $envoy.retries.attempts }}
+                    per_try_timeout: {{ $envoy.retries.perTryTimeout }}
+                    {{- include "envoy-example.envoy.retryHosts" $ctx | nindent 20 }}
+              {{- else }} []
+              {{- end }}
+          http_filters:
+          {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
+  {{- include "envoy-example.envoy.readinessListener" $ctx | nindent 2 }}
+
+  clusters:
+  - name: local_service
+    # The app in this pod.
+    type: STATIC
+    connect_timeout: {{ $envoy.timeouts.connect }}
+    load_assignment:
+      cluster_name: local_service
+      endpoints:
+      - lb_endpoints:
+        - endpoint:
+            address:
+              socket_address: { address: 127.0.0.1, port_value: 9090 }
+    {{- if $grpc }}
+    {{- include "envoy-example.envoy.http2" $ctx | nindent 4 }}
+    {{- end }}
+  {{- range $role.calls }}
+  {{- $callee := include "envoy-example.role" (dict "root" $root "component" .) | fromJson }}
+  {{- include "envoy-example.envoy.upstreamCluster" (dict "root" $root "callee" $callee) | nindent 2 }}
+  {{- end }}
+  {{- if $root.Values.jaeger.enabled }}
+  {{- include "envoy-example.envoy.jaegerCluster" $ctx | nindent 2 }}
+  {{- end }}
+  {{- include "envoy-example.envoy.adminCluster" $ctx | nindent 2 }}
+{{- end }}

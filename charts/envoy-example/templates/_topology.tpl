@@ -1,0 +1,54 @@
+{{/*
+The mesh's topology, defined once: who is who and who calls whom. Every
+template that needs to know reads it from here (the Envoy bootstraps, the
+Deployments, the apps' flags), so a new service or a new call is one edit in
+this file plus its block in values.yaml.
+
+It is the apps' code, not a setting, so it is not in values.yaml: frontend's
+code calls user and order, order's calls item.
+
+  protocol     what the app speaks behind its Envoy: grpc (HTTP/2) or http
+               (HTTP/1.1). It names the Service port and picks the codec.
+  grpcService  the gRPC service the app serves: callers' routes match
+               /<grpcService>/, and health checks ask grpc.health.v1 for it.
+  healthCheck  http services only: the path callers' Envoys check, and the
+               port it is on (the app's ops port, which answers 503 while the
+               app drains).
+  calls        the services the app reaches through its Envoy's egress
+               listener (127.0.0.1:7070). The app gets one flag per callee,
+               --<callee>-addr; its Envoy gets one cluster per callee, and
+               health-checks only those.
+
+ingress is the one caller from outside the mesh: an Envoy without an app.
+*/}}
+{{- define "envoy-example.topology" -}}
+ingress:
+  calls: [frontend]
+frontend:
+  protocol: http
+  healthCheck: { path: /readyz, port: 9091 }
+  calls: [user, order]
+user:
+  protocol: grpc
+  grpcService: user.v1.UserService
+  calls: []
+order:
+  protocol: grpc
+  grpcService: order.v1.OrderService
+  calls: [item]
+item:
+  protocol: grpc
+  grpcService: item.v1.ItemService
+  calls: []
+{{- end }}
+
+{{/*
+One role's entry of the topology, as a dict, with its name added.
+Call with (dict "root" $ "component" "user").
+*/}}
+{{- define "envoy-example.role" -}}
+{{- $role := get (include "envoy-example.topology" .root | fromYaml) .component -}}
+{{- if not $role }}{{ fail (printf "no role %q in the topology (_topology.tpl)" .component) }}{{ end -}}
+{{- $_ := set $role "name" .component -}}
+{{- toJson $role -}}
+{{- end }}
