@@ -1,8 +1,9 @@
-// Command valuesdoc writes the values reference of README.md from the
+// Command valuesdoc writes the values table of the chart's README
+// (charts/envoy-example/README.md, what `helm show readme` prints) from the
 // comments of charts/envoy-example/values.yaml, so the two cannot drift:
 //
-//	go run ./tools/valuesdoc          # rewrite README.md (make docs)
-//	go run ./tools/valuesdoc -check   # fail if README.md is stale (make test)
+//	go run ./tools/valuesdoc          # rewrite the table (make generate)
+//	go run ./tools/valuesdoc -check   # fail if it is stale (make test)
 //
 // Every key must carry a `# --` comment (the helm-docs convention).
 package main
@@ -16,7 +17,7 @@ import (
 
 func main() {
 	values := flag.String("values", "charts/envoy-example/values.yaml", "the chart's values file")
-	readme := flag.String("readme", "README.md", "the file holding the generated block")
+	readme := flag.String("readme", "charts/envoy-example/README.md", "the file holding the generated block")
 	check := flag.Bool("check", false, "only check that the README is current")
 	flag.Parse()
 	if err := run(*values, *readme, *check); err != nil {
@@ -46,7 +47,7 @@ func run(valuesPath, readmePath string, check bool) error {
 		return nil
 	}
 	if check {
-		return fmt.Errorf("%s: the values reference is stale: run `make docs` and commit", readmePath)
+		return fmt.Errorf("%s: the values reference is stale: run `make generate` and commit", readmePath)
 	}
 	return os.WriteFile(readmePath, updated, 0o644)
 }
