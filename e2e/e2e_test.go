@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +32,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/envoy-example/envoy-example/charts/queries"
+	"github.com/envoy-example/envoy-example/internal/kube"
+	"github.com/envoy-example/envoy-example/internal/repo"
 	"github.com/envoy-example/envoy-example/services/frontend/report"
 )
 
@@ -70,8 +72,12 @@ func envOr(key, def string) string {
 
 // repoRoot is where the Makefile and the chart are.
 func repoRoot(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(file))
+	t.Helper()
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }
 
 // step runs one numbered step as a subtest, prints its duration, and stops
@@ -89,7 +95,7 @@ func step(t *testing.T, name string, fn func(t *testing.T)) {
 func TestDemo(t *testing.T) {
 	s := readSettings()
 	root := repoRoot(t)
-	c := connect(t)
+	k := connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 
@@ -99,15 +105,20 @@ func TestDemo(t *testing.T) {
 	}
 	helm := func(t *testing.T, args ...string) string {
 		t.Helper()
-		return run(t, root, append([]string{"go", "tool", "helm", "--namespace", s.namespace}, args...)...)
+		start := time.Now()
+		args = append([]string{"--namespace", s.namespace}, args...)
+		out, err := k.Helm(ctx, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("go tool helm %s (%s)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+		return out
 	}
 
 	// A failed run must not leave the release behind for the next one.
 	t.Cleanup(func() {
 		if t.Failed() && os.Getenv("E2E_KEEP") == "" {
-			cmd := exec.Command("go", "tool", "helm", "--namespace", s.namespace, "uninstall", s.release, "--ignore-not-found", "--wait")
-			cmd.Dir = root
-			out, _ := cmd.CombinedOutput()
+			out, _ := k.Helm(context.Background(), "--namespace", s.namespace, "uninstall", s.release, "--ignore-not-found", "--wait")
 			t.Logf("cleanup: helm uninstall: %s", out)
 		}
 	})
@@ -124,17 +135,15 @@ func TestDemo(t *testing.T) {
 	step(t, "2-helm-test", func(t *testing.T) {
 		// The smoke pod is deleted when it passes (so uninstall leaves
 		// nothing); when it fails it stays, and its log says which step.
-		cmd := exec.Command("go", "tool", "helm", "--namespace", s.namespace, "test", s.release, "--timeout", "5m")
-		cmd.Dir = root
-		out, err := cmd.CombinedOutput()
+		out, err := k.Helm(ctx, "--namespace", s.namespace, "test", s.release, "--timeout", "5m")
 		t.Logf("helm test %s:\n%s", s.release, out)
 		if err != nil {
-			logs, lerr := c.client.CoreV1().Pods(s.namespace).GetLogs(s.release+"-smoke", &corev1.PodLogOptions{}).DoRaw(ctx)
+			logs, lerr := k.Clientset.CoreV1().Pods(s.namespace).GetLogs(s.release+"-smoke", &corev1.PodLogOptions{}).DoRaw(ctx)
 			t.Fatalf("helm test: %v\nsmoke checker log (%v):\n%s", err, lerr, logs)
 		}
 	})
 
-	ingress := c.forwardToComponent(t, ctx, s.namespace, selector("ingress"), 8080)
+	ingress := forwardToComponent(t, ctx, k, s.namespace, selector("ingress"), 8080)
 
 	step(t, "3-report", func(t *testing.T) {
 		var rep report.Report
@@ -150,7 +159,7 @@ func TestDemo(t *testing.T) {
 	})
 
 	step(t, "4-trace", func(t *testing.T) {
-		jaeger := c.forwardToComponent(t, ctx, s.namespace, selector("jaeger"), 16686)
+		jaeger := forwardToComponent(t, ctx, k, s.namespace, selector("jaeger"), 16686)
 		requestID := fmt.Sprintf("e2e-trace-%d", time.Now().UnixNano())
 		if _, err := getReport(ingress, requestID); err != nil {
 			t.Fatalf("GET / with x-request-id %s: %v", requestID, err)
@@ -172,13 +181,13 @@ func TestDemo(t *testing.T) {
 	})
 
 	step(t, "5-prometheus", func(t *testing.T) {
-		prom := c.forwardToComponent(t, ctx, s.namespace, selector("prometheus"), 9090)
+		prom := forwardToComponent(t, ctx, k, s.namespace, selector("prometheus"), 9090)
 		// Keep a little traffic flowing so that rate() has two samples.
 		stop := backgroundLoad(ingress, 2)
 		defer stop()
-		for _, q := range designQueries {
-			eventually(t, ctx, 3*time.Minute, "query "+q, func() error {
-				series, err := promQuery(prom, q)
+		for _, q := range queries.Design {
+			eventually(t, ctx, 3*time.Minute, "query "+q.Expr, func() error {
+				series, err := promQuery(prom, q.Expr)
 				if err != nil {
 					return err
 				}
@@ -190,7 +199,7 @@ func TestDemo(t *testing.T) {
 						return fmt.Errorf("series %v lacks app or cluster", labels)
 					}
 				}
-				t.Logf("%d series for %s", len(series), q)
+				t.Logf("%d series for %s", len(series), q.Expr)
 				return nil
 			})
 		}
@@ -199,7 +208,7 @@ func TestDemo(t *testing.T) {
 	step(t, "6-scale-user", func(t *testing.T) {
 		helm(t, "upgrade", s.release, chart, "--reuse-values", "--set", "services.user.replicas=3", "--wait", "--timeout", "5m")
 		eventually(t, ctx, 3*time.Minute, "three user pods Ready", func() error {
-			pods, err := c.readyPods(ctx, s.namespace, selector("user"))
+			pods, err := k.ReadyPods(ctx, s.namespace, selector("user"))
 			if err == nil && len(pods) != 3 {
 				err = fmt.Errorf("%d ready", len(pods))
 			}
@@ -207,12 +216,12 @@ func TestDemo(t *testing.T) {
 		})
 		// frontend is the caller of user: each of its Envoys must see the
 		// three endpoints (DNS refresh, then active health checks).
-		callers, err := c.readyPods(ctx, s.namespace, selector("frontend"))
+		callers, err := k.ReadyPods(ctx, s.namespace, selector("frontend"))
 		if err != nil || len(callers) == 0 {
 			t.Fatalf("frontend pods: %v (%d)", err, len(callers))
 		}
 		for _, p := range callers {
-			admin := c.forward(t, s.namespace, p.Name, 9901)
+			admin := forward(t, ctx, k, s.namespace, p.Name, 9901)
 			eventually(t, ctx, 2*time.Minute, p.Name+"'s Envoy sees 3 healthy user endpoints", func() error {
 				n, err := healthyEndpoints(admin, "user")
 				if err == nil && n != 3 {
@@ -225,7 +234,7 @@ func TestDemo(t *testing.T) {
 	})
 
 	step(t, "7-lose-a-pod-under-load", func(t *testing.T) {
-		pods, err := c.readyPods(ctx, s.namespace, selector("user"))
+		pods, err := k.ReadyPods(ctx, s.namespace, selector("user"))
 		if err != nil || len(pods) == 0 {
 			t.Fatalf("user pods: %v", err)
 		}
@@ -234,7 +243,7 @@ func TestDemo(t *testing.T) {
 		const rps, duration = 20, 30 * time.Second
 		go func() {
 			time.Sleep(5 * time.Second)
-			if err := c.client.CoreV1().Pods(s.namespace).Delete(ctx, victim, metav1.DeleteOptions{}); err != nil {
+			if err := k.Clientset.CoreV1().Pods(s.namespace).Delete(ctx, victim, metav1.DeleteOptions{}); err != nil {
 				t.Errorf("delete %s: %v", victim, err)
 			}
 		}()
@@ -250,7 +259,7 @@ func TestDemo(t *testing.T) {
 		helm(t, "uninstall", s.release, "--wait", "--timeout", "5m")
 		instance := "app.kubernetes.io/instance=" + s.release
 		eventually(t, ctx, 3*time.Minute, "nothing of the release left", func() error {
-			return leftovers(ctx, c, s.namespace, instance)
+			return leftovers(ctx, k, s.namespace, instance)
 		})
 	})
 }
@@ -352,14 +361,6 @@ func traceServices(jaeger, requestID string) (map[string]bool, error) {
 		}
 	}
 	return services, nil
-}
-
-// designQueries are the four queries of DESIGN.md, unchanged.
-var designQueries = []string{
-	`histogram_quantile(0.95, sum(rate(envoy_upstream_rq_time_bucket{cluster!="local_service"}[5m])) by (le,app, cluster))`,
-	`sum(rate(envoy_upstream_rq_time_count{cluster!="local_service"}[5m])) by (app, cluster)`,
-	`sum(envoy_health_check_healthy) by (app,cluster)`,
-	`sum(envoy_upstream_cx_total) by (app,cluster)`,
 }
 
 func promQuery(prom, query string) ([]map[string]string, error) {
@@ -471,19 +472,21 @@ func backgroundLoad(addr string, rps int) (stop func()) {
 }
 
 // leftovers lists what still carries the release's instance label.
-func leftovers(ctx context.Context, c *cluster, namespace, selector string) error {
+func leftovers(ctx context.Context, k *kube.Client, namespace, selector string) error {
 	opts := metav1.ListOptions{LabelSelector: selector}
 	kinds := []struct {
 		name string
 		list func() (k8sruntime.Object, error)
 	}{
-		{"pod", func() (k8sruntime.Object, error) { return c.client.CoreV1().Pods(namespace).List(ctx, opts) }},
-		{"service", func() (k8sruntime.Object, error) { return c.client.CoreV1().Services(namespace).List(ctx, opts) }},
-		{"configmap", func() (k8sruntime.Object, error) { return c.client.CoreV1().ConfigMaps(namespace).List(ctx, opts) }},
-		{"deployment", func() (k8sruntime.Object, error) { return c.client.AppsV1().Deployments(namespace).List(ctx, opts) }},
-		{"serviceaccount", func() (k8sruntime.Object, error) { return c.client.CoreV1().ServiceAccounts(namespace).List(ctx, opts) }},
-		{"role", func() (k8sruntime.Object, error) { return c.client.RbacV1().Roles(namespace).List(ctx, opts) }},
-		{"rolebinding", func() (k8sruntime.Object, error) { return c.client.RbacV1().RoleBindings(namespace).List(ctx, opts) }},
+		{"pod", func() (k8sruntime.Object, error) { return k.Clientset.CoreV1().Pods(namespace).List(ctx, opts) }},
+		{"service", func() (k8sruntime.Object, error) { return k.Clientset.CoreV1().Services(namespace).List(ctx, opts) }},
+		{"configmap", func() (k8sruntime.Object, error) { return k.Clientset.CoreV1().ConfigMaps(namespace).List(ctx, opts) }},
+		{"deployment", func() (k8sruntime.Object, error) { return k.Clientset.AppsV1().Deployments(namespace).List(ctx, opts) }},
+		{"serviceaccount", func() (k8sruntime.Object, error) {
+			return k.Clientset.CoreV1().ServiceAccounts(namespace).List(ctx, opts)
+		}},
+		{"role", func() (k8sruntime.Object, error) { return k.Clientset.RbacV1().Roles(namespace).List(ctx, opts) }},
+		{"rolebinding", func() (k8sruntime.Object, error) { return k.Clientset.RbacV1().RoleBindings(namespace).List(ctx, opts) }},
 	}
 	var left []string
 	for _, k := range kinds {

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/envoy-example/envoy-example/charts/render"
-	"github.com/envoy-example/envoy-example/envoy"
+	"github.com/envoy-example/envoy-example/internal/repo"
 )
 
 // scenario is one way to install the chart, with what it must give.
@@ -137,11 +137,11 @@ func TestLintStrict(t *testing.T) {
 
 // The chart's image tags are the releases versions.mk pins.
 func TestImageTagsMatchVersionsMk(t *testing.T) {
-	root, err := envoy.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pins, err := envoy.ReadMakeVars(filepath.Join(root, "versions.mk"))
+	pins, err := repo.ReadPins(root)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/envoy-example/envoy-example/charts/render"
-	"github.com/envoy-example/envoy-example/envoy"
-	"github.com/envoy-example/envoy-example/envoy/envoytest"
+	"github.com/envoy-example/envoy-example/internal/envoyproc"
+	"github.com/envoy-example/envoy-example/internal/envoyproc/envoytest"
 	itemv1 "github.com/envoy-example/envoy-example/protos/item/v1"
 	orderv1 "github.com/envoy-example/envoy-example/protos/order/v1"
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
@@ -193,7 +193,7 @@ func TestEnvoyValidatesEveryBootstrap(t *testing.T) {
 			path := writeFile(t, dir, component+".yaml", text)
 			args := runArgs(t, envoyContainer(t, rel, component), rel.Name(component)+"-7d4b9c8f6-x2x9z")
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			err := envoy.Validate(ctx, bin, path, args...)
+			err := envoyproc.Validate(ctx, bin, path, args...)
 			cancel()
 			if err != nil {
 				t.Errorf("%s: %v", component, err)

@@ -27,8 +27,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/envoy-example/envoy-example/charts/render"
-	"github.com/envoy-example/envoy-example/envoy"
-	"github.com/envoy-example/envoy-example/envoy/envoytest"
+	"github.com/envoy-example/envoy-example/internal/envoyproc"
+	"github.com/envoy-example/envoy-example/internal/envoyproc/envoytest"
 	itemv1 "github.com/envoy-example/envoy-example/protos/item/v1"
 )
 
@@ -108,7 +108,7 @@ func TestStatsTracesAndDrainWithRealEnvoy(t *testing.T) {
 	}
 	cfgPath := writeFile(t, dir, "envoy.yaml", withResolver(t, bootstraps["order"], dns.addr))
 	container := sidecar(t, rel, "order", "envoy")
-	proxy, err := envoy.Start(ctx, envoyPath, envoy.Options{ConfigPath: cfgPath, Args: runArgs(t, container, "demo-order-test")})
+	proxy, err := envoyproc.Start(ctx, envoyPath, envoyproc.Options{ConfigPath: cfgPath, Args: runArgs(t, container, "demo-order-test")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/envoy-example/envoy-example/charts/render"
-	"github.com/envoy-example/envoy-example/envoy"
+	"github.com/envoy-example/envoy-example/internal/repo"
 )
 
 // tool finds a binary the tests need: $<NAME>_BIN, else .bin/<name> at the
@@ -23,7 +23,7 @@ func tool(t *testing.T, name string) string {
 	if p := os.Getenv(env); p != "" {
 		return p
 	}
-	if root, err := envoy.RepoRoot(); err == nil {
+	if root, err := repo.Root(); err == nil {
 		p := filepath.Join(root, ".bin", name)
 		if _, err := os.Stat(p); err == nil {
 			return p

@@ -28,6 +28,8 @@ import (
 	k8sjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
+
+	"github.com/envoy-example/envoy-example/internal/repo"
 )
 
 // Defaults: the release the README and the tests use, and the Kubernetes
@@ -326,24 +328,18 @@ func (r *Release) PrometheusConfig() (string, error) { return r.configFile("prom
 // JaegerConfig returns the Jaeger v2 config (config.yaml of the Jaeger ConfigMap).
 func (r *Release) JaegerConfig() (string, error) { return r.configFile("config.yaml") }
 
-// ChartDir finds the chart from the working directory: the nearest
-// directory up that holds charts/envoy-example/Chart.yaml.
+// ChartDir returns the chart's directory in the repository that holds the
+// working directory (repo.Root).
 func ChartDir() (string, error) {
-	dir, err := os.Getwd()
+	root, err := repo.Root()
 	if err != nil {
 		return "", err
 	}
-	for {
-		c := filepath.Join(dir, ChartRelPath)
-		if _, err := os.Stat(filepath.Join(c, "Chart.yaml")); err == nil {
-			return c, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no %s above the working directory", ChartRelPath)
-		}
-		dir = parent
+	dir := filepath.Join(root, ChartRelPath)
+	if _, err := os.Stat(filepath.Join(dir, "Chart.yaml")); err != nil {
+		return "", fmt.Errorf("no chart at %s: %w", ChartRelPath, err)
 	}
+	return dir, nil
 }
 
 // LintMessage is one finding of `helm lint`.

@@ -15,7 +15,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -35,7 +34,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/envoy-example/envoy-example/tools/bench/internal/cluster"
+	"github.com/envoy-example/envoy-example/internal/kube"
+	"github.com/envoy-example/envoy-example/internal/repo"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/fortio"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/promtext"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/report"
@@ -121,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seeds := fs.String("seed-scales", "1,10,100", "seed scales of the growth phase (1 is measured too)")
 	fs.StringVar(&o.out, "out", "bench", "directory of the report, plots and results.json")
 	fs.StringVar(&o.capture, "capture", "", "also write the raw fortio JSON, kubelet and app metrics of the first runs here (test data)")
-	fs.Var(&values, "values", "values file for both releases (repeatable), e.g. ci/values-offline.yaml")
+	fs.Var(&values, "values", "values file for both releases (repeatable), relative to the repository root, e.g. ci/values-offline.yaml")
 	fs.DurationVar(&o.duration, "duration", 25*time.Second, "length of each load run")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "unrecorded load on each release after it changes")
 	fs.IntVar(&o.rounds, "rounds", 2, "mesh/bypass pairs per concurrency level in the concurrency phase")
@@ -160,26 +160,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// versionsMk reads a pin from versions.mk.
-func versionsMk(root, name string) (string, error) {
-	f, err := os.Open(filepath.Join(root, "versions.mk"))
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 3 && fields[0] == name && fields[1] == ":=" {
-			return fields[2], nil
-		}
-	}
-	return "", fmt.Errorf("versions.mk has no %s", name)
-}
-
 type bencher struct {
 	o       options
-	c       *cluster.Cluster
+	k       *kube.Client
 	logf    func(string, ...any)
 	fortio  *corev1.Pod
 	targets map[string]string // mode -> ingress URL
@@ -188,29 +171,31 @@ type bencher struct {
 }
 
 func bench(ctx context.Context, o options, logf func(string, ...any)) (err error) {
-	root, err := os.Getwd()
+	root, err := repo.Root()
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(root, "charts", "envoy-example", "Chart.yaml")); err != nil {
-		return fmt.Errorf("run from the repository root: %w", err)
-	}
-	envoyVersion, err := versionsMk(root, "ENVOY_VERSION")
+	pins, err := repo.ReadPins(root)
 	if err != nil {
 		return err
 	}
-	fortioVersion, err := versionsMk(root, "FORTIO_VERSION")
+	envoyVersion, err := pins.Get("ENVOY_VERSION")
+	if err != nil {
+		return err
+	}
+	fortioVersion, err := pins.Get("FORTIO_VERSION")
 	if err != nil {
 		return err
 	}
 	if o.fortioImage == "" {
 		o.fortioImage = "fortio/fortio:" + strings.TrimPrefix(fortioVersion, "v")
 	}
-	c, err := cluster.Connect(root, logf)
+	k, err := kube.Connect()
 	if err != nil {
 		return err
 	}
-	b := &bencher{o: o, c: c, logf: logf, targets: map[string]string{}, capture: map[string]bool{}}
+	k.Log = logf
+	b := &bencher{o: o, k: k, logf: logf, targets: map[string]string{}, capture: map[string]bool{}}
 	b.results = &report.Results{Started: time.Now().UTC(), Settings: report.Settings{
 		Duration: o.duration, Concurrency: o.concurrency, Rounds: o.rounds,
 		SeedScales: o.seedScales, SeedConcurrency: o.seedConc,
@@ -231,7 +216,7 @@ func bench(ctx context.Context, o options, logf func(string, ...any)) (err error
 			cctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
 			logf("deleting namespaces %s, %s, %s", nsMesh, nsBypass, nsLoad)
-			if derr := c.DeleteNamespaces(cctx, nsMesh, nsBypass, nsLoad); derr != nil && err == nil {
+			if derr := k.DeleteNamespaces(cctx, nsMesh, nsBypass, nsLoad); derr != nil && err == nil {
 				err = derr
 			}
 		}()
@@ -242,14 +227,14 @@ func bench(ctx context.Context, o options, logf func(string, ...any)) (err error
 		return err
 	}
 	logf("starting the fortio pod (%s)", o.fortioImage)
-	if b.fortio, err = c.StartFortio(ctx, nsLoad, o.fortioImage, corev1.PullPolicy(o.pullPolicy)); err != nil {
+	if b.fortio, err = k.StartFortio(ctx, nsLoad, o.fortioImage, corev1.PullPolicy(o.pullPolicy)); err != nil {
 		return err
 	}
 	if err := b.nodeInfo(ctx); err != nil {
 		return err
 	}
 	for _, mode := range []string{report.Mesh, report.Bypass} {
-		ip, err := c.ServiceIP(ctx, namespace(mode), release+"-ingress")
+		ip, err := k.ServiceIP(ctx, namespace(mode), release+"-ingress")
 		if err != nil {
 			return err
 		}
@@ -352,7 +337,7 @@ func (b *bencher) install(ctx context.Context, seed, userReplicas int) error {
 		if mode == report.Bypass {
 			s = append(append([]string(nil), set...), "sidecars.enabled=false")
 		}
-		if err := b.c.Install(ctx, release, namespace(mode), b.o.values, s); err != nil {
+		if err := b.k.Install(ctx, release, namespace(mode), b.o.values, s); err != nil {
 			return err
 		}
 	}
@@ -385,7 +370,7 @@ func (b *bencher) load(ctx context.Context, mode string, conc int, d time.Durati
 	q.Set("timeout", "10s")
 	rctx, cancel := context.WithTimeout(ctx, d+50*time.Second)
 	defer cancel()
-	raw, err := b.c.PodGet(rctx, nsLoad, b.fortio.Name, cluster.FortioPort, "fortio/rest/run", q)
+	raw, err := b.k.PodGet(rctx, nsLoad, b.fortio.Name, kube.FortioPort, "fortio/rest/run", q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fortio run: %w", err)
 	}
@@ -395,7 +380,7 @@ func (b *bencher) load(ctx context.Context, mode string, conc int, d time.Durati
 
 // podsOf lists the ready pods of a release and the fortio pod.
 func (b *bencher) podsOf(ctx context.Context, mode string) ([]corev1.Pod, error) {
-	pods, err := b.c.Pods(ctx, namespace(mode))
+	pods, err := b.k.ReadyPods(ctx, namespace(mode), "")
 	if err != nil {
 		return nil, err
 	}
@@ -406,16 +391,16 @@ func (b *bencher) podsOf(ctx context.Context, mode string) ([]corev1.Pod, error)
 func (b *bencher) appCalls(ctx context.Context, pods []corev1.Pod, captureAs string) (map[string]promtext.GRPCCalls, error) {
 	out := map[string]promtext.GRPCCalls{}
 	for _, p := range pods {
-		switch cluster.Component(p) {
+		switch kube.Component(p) {
 		case "frontend", "user", "order", "item":
 		default:
 			continue
 		}
-		raw, err := b.c.PodGet(ctx, p.Namespace, p.Name, appsPort, "metrics", nil)
+		raw, err := b.k.PodGet(ctx, p.Namespace, p.Name, appsPort, "metrics", nil)
 		if err != nil {
 			return nil, fmt.Errorf("%s/%s metrics: %w", p.Namespace, p.Name, err)
 		}
-		b.keep(captureAs+"-"+cluster.Component(p)+".txt", raw)
+		b.keep(captureAs+"-"+kube.Component(p)+".txt", raw)
 		calls, err := promtext.App(bytes.NewReader(raw))
 		if err != nil {
 			return nil, fmt.Errorf("%s/%s metrics: %w", p.Namespace, p.Name, err)
@@ -443,7 +428,7 @@ func (b *bencher) poller(ctx context.Context, nodes []string, rec *usage.Recorde
 	var mu sync.Mutex
 	scrape := func() {
 		for _, n := range nodes {
-			raw, err := b.c.KubeletResource(ctx, n)
+			raw, err := b.k.KubeletResource(ctx, n)
 			if err != nil {
 				if ctx.Err() == nil {
 					b.logf("kubelet metrics of %s: %v", n, err)
@@ -483,7 +468,7 @@ func (b *bencher) poller(ctx context.Context, nodes []string, rec *usage.Recorde
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
 		for _, n := range nodes {
-			if raw, err := b.c.KubeletResource(sctx, n); err == nil {
+			if raw, err := b.k.KubeletResource(sctx, n); err == nil {
 				if stats, err := promtext.Kubelet(bytes.NewReader(raw)); err == nil {
 					rec.Add(stats)
 				}
@@ -533,7 +518,7 @@ func (b *bencher) measure(ctx context.Context, phase, mode string, round, conc, 
 	delta := map[string]promtext.GRPCCalls{}
 	frontends := 0
 	for _, p := range pods {
-		comp := cluster.Component(p)
+		comp := kube.Component(p)
 		if comp == "frontend" {
 			frontends++
 		}
@@ -553,7 +538,7 @@ func (b *bencher) measure(ctx context.Context, phase, mode string, round, conc, 
 	from := res.StartTime.Add(500 * time.Millisecond)
 	to := res.StartTime.Add(time.Duration(res.ActualDuration))
 	for _, p := range pods {
-		comp := cluster.Component(p)
+		comp := kube.Component(p)
 		for _, ct := range p.Spec.InitContainers {
 			if ct.RestartPolicy != nil && *ct.RestartPolicy == corev1.ContainerRestartPolicyAlways {
 				b.addContainer(&run, rec, p, comp, ct.Name, from, to, delta, secs, frontends)
@@ -592,7 +577,7 @@ func (b *bencher) addContainer(run *report.Run, rec *usage.Recorder, p corev1.Po
 
 // nodeInfo records the node the releases run on.
 func (b *bencher) nodeInfo(ctx context.Context) error {
-	n, err := b.c.Node(ctx, b.fortio.Spec.NodeName)
+	n, err := b.k.Node(ctx, b.fortio.Spec.NodeName)
 	if err != nil {
 		return err
 	}

@@ -29,16 +29,6 @@ func TestOrderAlternates(t *testing.T) {
 	}
 }
 
-func TestVersionsMk(t *testing.T) {
-	v, err := versionsMk("../..", "FORTIO_VERSION")
-	if err != nil || !strings.HasPrefix(v, "v1.") {
-		t.Errorf("%q %v", v, err)
-	}
-	if _, err := versionsMk("../..", "NO_SUCH_PIN"); err == nil {
-		t.Error("a missing pin was found")
-	}
-}
-
 func TestUsageErrors(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"--concurrency", "1,0"}, &out, &errOut); code != 2 {

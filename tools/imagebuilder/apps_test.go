@@ -37,7 +37,7 @@ var services = []string{"frontend", "user", "order", "item"}
 // labels, the tarballs and the OCI layout, the same digests both times,
 // and that each amd64 binary taken out of its image starts and answers.
 func TestOurImages(t *testing.T) {
-	root, p := repo(t)
+	root, p := rootAndPins(t)
 	for _, app := range apps.All {
 		if !apps.Present(root, app) {
 			t.Fatalf("%s has no main package: the chart runs an image of it", app.Package)

@@ -26,7 +26,7 @@ const heavyEnv = "IMAGEBUILDER_HEAVY"
 // images (seconds to a minute) and checks them against the official
 // images' layout, then runs each amd64 binary from its image.
 func TestCheapComponentImages(t *testing.T) {
-	root, p := repo(t)
+	root, p := rootAndPins(t)
 	results := buildInto(t, t.TempDir(), config{root: root, components: true, only: []string{"envoy", "statsd-exporter", "pause"}})
 	byName := map[string]build.Result{}
 	for _, r := range results {
@@ -146,7 +146,7 @@ func TestHeavyComponentImages(t *testing.T) {
 	if os.Getenv(heavyEnv) == "" {
 		t.Skipf("set %s=1 to build Jaeger, Prometheus and CoreDNS (minutes each)", heavyEnv)
 	}
-	root, p := repo(t)
+	root, p := rootAndPins(t)
 	results := buildInto(t, t.TempDir(), config{root: root, components: true, only: []string{"jaeger", "prometheus", "coredns"}})
 	byName := map[string]build.Result{}
 	for _, r := range results {
@@ -285,7 +285,7 @@ func bashSpeaksTCP(t *testing.T, root string) {
 // TestFortioImage builds the load generator of make bench (amd64, about
 // twenty seconds) and runs it from its image as the chart's user.
 func TestFortioImage(t *testing.T) {
-	root, p := repo(t)
+	root, p := rootAndPins(t)
 	results := buildInto(t, t.TempDir(), config{root: root, components: true, only: []string{"fortio"}, platforms: []string{"linux/amd64"}})
 	version, _ := p.Version("FORTIO_VERSION")
 	res := results[0]

@@ -28,7 +28,7 @@ func TestTarballsRunUnderContainerd(t *testing.T) {
 			t.Skipf("%s is not installed", tool)
 		}
 	}
-	root, p := repo(t)
+	root, p := rootAndPins(t)
 	out := t.TempDir()
 	results := buildInto(t, out, config{root: root, only: []string{"frontend"}, platforms: []string{"linux/amd64"}})
 	ref := results[0].Ref

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/envoy-example/envoy-example/internal/repo"
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/build"
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/pins"
 )
@@ -32,10 +33,10 @@ import (
 // builder wrote, unpacking an image's filesystem, and running a program
 // from it as the container runtime would (chroot, the image's user).
 
-// repo returns the repository root and its pins.
-func repo(t *testing.T) (string, *pins.Pins) {
+// rootAndPins returns the repository root and its pins.
+func rootAndPins(t *testing.T) (string, *pins.Pins) {
 	t.Helper()
-	root, err := FindRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

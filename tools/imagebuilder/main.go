@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/envoy-example/envoy-example/internal/repo"
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/apps"
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/build"
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/components"
@@ -46,7 +47,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("imagebuilder", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	root := fs.String("root", "", "repository root (default: the nearest parent directory with versions.mk)")
+	root := fs.String("root", "", "repository root (default: the nearest directory, from the working directory up, with versions.mk and go.mod)")
 	out := fs.String("out", "", "output directory (default <root>/out)")
 	cache := fs.String("cache", "", "directory that keeps downloads between builds (default <root>/out/cache)")
 	comps := fs.Bool("components", false, "build the component images (envoy, statsd-exporter, jaeger, prometheus, pause, coredns, fortio) instead of ours")
@@ -96,9 +97,9 @@ type config struct {
 func buildAll(ctx context.Context, c config, stdout, stderr io.Writer) ([]build.Result, error) {
 	start := time.Now()
 	if c.root == "" {
-		r, err := FindRoot()
+		r, err := repo.Root()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: run from the repository or pass --root", err)
 		}
 		c.root = r
 	}
@@ -203,25 +204,6 @@ func Arches(platforms []string) ([]string, error) {
 		out = append(out, arch)
 	}
 	return out, nil
-}
-
-// FindRoot returns the nearest directory at or above the working directory
-// that holds versions.mk.
-func FindRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "versions.mk")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no versions.mk here or above: run from the repository or pass --root")
-		}
-		dir = parent
-	}
 }
 
 func splitList(s string) []string {

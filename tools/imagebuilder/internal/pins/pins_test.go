@@ -1,44 +1,10 @@
 package pins
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/envoy-example/envoy-example/internal/repo"
 )
-
-func TestParseMake(t *testing.T) {
-	got, err := ParseMake([]byte(`# comment
-ENVOY_VERSION := 1.40.0
-# Prometheus v3.16.0 is module v0.316.0 ($(NOT_A_REFERENCE) in a comment is fine)
-PROMETHEUS_MODULE_VERSION := v0.316.0   # trailing comment
-LAZY = x
-DEFAULTED ?= y
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"ENVOY_VERSION": "1.40.0", "PROMETHEUS_MODULE_VERSION": "v0.316.0", "LAZY": "x", "DEFAULTED": "y"}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
-		}
-	}
-}
-
-func TestParseMakeRefusesWhatItCannotRead(t *testing.T) {
-	for _, bad := range []string{
-		"all: test\n",
-		"A := $(B)\n",
-		"just words\n",
-	} {
-		if _, err := ParseMake([]byte(bad)); err == nil {
-			t.Errorf("ParseMake(%q) succeeded", bad)
-		}
-	}
-}
 
 func TestAppVersion(t *testing.T) {
 	for in, want := range map[string]string{
@@ -103,17 +69,9 @@ func TestContentEpoch(t *testing.T) {
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(".")
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "versions.mk")); err == nil {
-			return dir
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("no versions.mk above the test")
-		}
-		dir = filepath.Dir(dir)
-	}
+	return root
 }

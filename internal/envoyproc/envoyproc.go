@@ -1,12 +1,13 @@
-// Package envoy finds, checks, validates and runs a real Envoy binary, the
-// official build at the version pinned in versions.mk. Tests and tools use
-// it to run the bootstraps the chart renders through the real thing.
+// Package envoyproc finds, checks, validates and runs a real Envoy binary
+// as a process: the official build at the version pinned in versions.mk.
+// Tests use it to put the bootstraps the chart renders through the real
+// thing (package envoytest gives them the pinned binary).
 //
-//	bin, err := envoy.FindPinned(ctx)        // .bin/envoy from `make tools`
-//	err = envoy.Validate(ctx, bin, "envoy.yaml", "--service-node", "test")
-//	p, err := envoy.Start(ctx, bin, envoy.Options{ConfigPath: "envoy.yaml"})
+//	bin, err := envoyproc.FindPinned(ctx)        // .bin/envoy from `make tools`
+//	err = envoyproc.Validate(ctx, bin, "envoy.yaml", "--service-node", "test")
+//	p, err := envoyproc.Start(ctx, bin, envoyproc.Options{ConfigPath: "envoy.yaml"})
 //	defer p.Stop()
-package envoy
+package envoyproc
 
 import (
 	"bufio"
@@ -19,6 +20,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/envoy-example/envoy-example/internal/repo"
 )
 
 // BinEnv names the environment variable that overrides where the binary is.
@@ -34,7 +37,7 @@ func Find() (string, error) {
 		}
 		return p, nil
 	}
-	if root, err := RepoRoot(); err == nil {
+	if root, err := repo.Root(); err == nil {
 		p := filepath.Join(root, ".bin", "envoy")
 		if executable(p) == nil {
 			return p, nil
@@ -81,21 +84,7 @@ func ParseVersion(out string) (string, error) {
 
 // PinnedVersion returns ENVOY_VERSION from versions.mk at the repository
 // root: the release the chart's image and the tests use.
-func PinnedVersion() (string, error) {
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	vars, err := ReadMakeVars(filepath.Join(root, "versions.mk"))
-	if err != nil {
-		return "", err
-	}
-	v := vars["ENVOY_VERSION"]
-	if v == "" {
-		return "", errors.New("versions.mk sets no ENVOY_VERSION")
-	}
-	return v, nil
-}
+func PinnedVersion() (string, error) { return repo.Pin("ENVOY_VERSION") }
 
 // FindPinned finds the binary and checks it is the pinned release.
 func FindPinned(ctx context.Context) (string, error) {
@@ -147,51 +136,4 @@ func problems(out []byte) string {
 		return string(out)
 	}
 	return strings.Join(keep, "\n")
-}
-
-// RepoRoot returns the repository root: the nearest directory, from the
-// working directory up, that holds versions.mk and go.mod.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if fileExists(filepath.Join(dir, "versions.mk")) && fileExists(filepath.Join(dir, "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the envoy-example repository (no versions.mk and go.mod above the working directory)")
-		}
-		dir = parent
-	}
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// ReadMakeVars reads the simple assignments of a makefile such as
-// versions.mk: `NAME := value` or `NAME = value`, comments ignored.
-func ReadMakeVars(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	vars := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		for _, op := range []string{":=", "?=", "="} {
-			if name, value, ok := strings.Cut(line, op); ok {
-				vars[strings.TrimSpace(name)] = strings.TrimSpace(value)
-				break
-			}
-		}
-	}
-	return vars, nil
 }

@@ -1,4 +1,4 @@
-package envoy_test
+package envoyproc_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/envoy-example/envoy-example/charts/render"
-	"github.com/envoy-example/envoy-example/envoy"
-	"github.com/envoy-example/envoy-example/envoy/envoytest"
+	"github.com/envoy-example/envoy-example/internal/envoyproc"
+	"github.com/envoy-example/envoy-example/internal/envoyproc/envoytest"
 )
 
 // bootstrap renders the chart and returns one component's Envoy bootstrap.
@@ -45,11 +45,11 @@ func writeTemp(t *testing.T, name, content string) string {
 
 func TestFindPinnedIsTheVersionOfVersionsMk(t *testing.T) {
 	bin := envoytest.Pinned(t)
-	got, err := envoy.Version(context.Background(), bin)
+	got, err := envoyproc.Version(context.Background(), bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := envoy.PinnedVersion()
+	want, err := envoyproc.PinnedVersion()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +59,10 @@ func TestFindPinnedIsTheVersionOfVersionsMk(t *testing.T) {
 }
 
 func TestFindNamesMakeToolsWhenThereIsNoEnvoy(t *testing.T) {
-	t.Setenv(envoy.BinEnv, "")
+	t.Setenv(envoyproc.BinEnv, "")
 	t.Setenv("PATH", t.TempDir())
 	t.Chdir(t.TempDir()) // outside the repository: no .bin/envoy
-	_, err := envoy.Find()
+	_, err := envoyproc.Find()
 	if err == nil || !strings.Contains(err.Error(), "make tools") {
 		t.Fatalf("Find() error = %v, want one that names `make tools`", err)
 	}
@@ -70,13 +70,13 @@ func TestFindNamesMakeToolsWhenThereIsNoEnvoy(t *testing.T) {
 
 func TestFindHonoursEnvoyBin(t *testing.T) {
 	bin := envoytest.Pinned(t)
-	t.Setenv(envoy.BinEnv, bin)
-	got, err := envoy.Find()
+	t.Setenv(envoyproc.BinEnv, bin)
+	got, err := envoyproc.Find()
 	if err != nil || got != bin {
 		t.Fatalf("Find() = %q, %v; want %q", got, err, bin)
 	}
-	t.Setenv(envoy.BinEnv, filepath.Join(t.TempDir(), "nope"))
-	if _, err := envoy.Find(); err == nil {
+	t.Setenv(envoyproc.BinEnv, filepath.Join(t.TempDir(), "nope"))
+	if _, err := envoyproc.Find(); err == nil {
 		t.Fatal("Find() with ENVOY_BIN naming no file succeeded")
 	}
 }
@@ -86,33 +86,20 @@ func TestParseVersion(t *testing.T) {
 		"\n/x/envoy  version: 9e5580933739775e8bce696a57a2e1bc99368f23/1.40.0/Clean/RELEASE/BoringSSL\n\n": "1.40.0",
 		"envoy  version: abc123/1.34.2-dev/Modified/DEBUG/BoringSSL-FIPS":                                  "1.34.2-dev",
 	} {
-		got, err := envoy.ParseVersion(out)
+		got, err := envoyproc.ParseVersion(out)
 		if err != nil || got != want {
 			t.Errorf("ParseVersion(%q) = %q, %v; want %q", out, got, err, want)
 		}
 	}
-	if _, err := envoy.ParseVersion("command not found"); err == nil {
+	if _, err := envoyproc.ParseVersion("command not found"); err == nil {
 		t.Error("ParseVersion of garbage succeeded")
-	}
-}
-
-func TestReadMakeVars(t *testing.T) {
-	p := writeTemp(t, "v.mk", "# comment\nA := 1.2.3\nB=x y\n\n  C ?= z # kept as written\n")
-	vars, err := envoy.ReadMakeVars(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, want := range map[string]string{"A": "1.2.3", "B": "x y", "C": "z # kept as written"} {
-		if vars[k] != want {
-			t.Errorf("%s = %q, want %q", k, vars[k], want)
-		}
 	}
 }
 
 func TestValidateAcceptsTheRenderedBootstrap(t *testing.T) {
 	bin := envoytest.Pinned(t)
 	p := writeTemp(t, "envoy.yaml", bootstrap(t, "order"))
-	if err := envoy.Validate(context.Background(), bin, p, "--service-node", "test"); err != nil {
+	if err := envoyproc.Validate(context.Background(), bin, p, "--service-node", "test"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -125,7 +112,7 @@ func TestValidateReturnsEnvoysError(t *testing.T) {
 	if bad == good {
 		t.Fatal("the bootstrap has no connect_timeout to misspell")
 	}
-	err := envoy.Validate(context.Background(), bin, writeTemp(t, "envoy.yaml", bad), "--service-node", "test")
+	err := envoyproc.Validate(context.Background(), bin, writeTemp(t, "envoy.yaml", bad), "--service-node", "test")
 	if err == nil {
 		t.Fatal("Validate accepted a misspelt field")
 	}
@@ -163,7 +150,7 @@ func TestStartWaitsForReadyAndStopEndsEnvoy(t *testing.T) {
 	cfg := writeTemp(t, "envoy.yaml", withFreePorts(t, bootstrap(t, "ingress")))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := envoy.Start(ctx, bin, envoy.Options{ConfigPath: cfg, Args: []string{"--service-node", "test", "--concurrency", "1"}})
+	p, err := envoyproc.Start(ctx, bin, envoyproc.Options{ConfigPath: cfg, Args: []string{"--service-node", "test", "--concurrency", "1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +179,7 @@ func TestStartWaitsForReadyAndStopEndsEnvoy(t *testing.T) {
 func TestStartReportsAnEnvoyThatCannotStart(t *testing.T) {
 	bin := envoytest.Pinned(t)
 	cfg := writeTemp(t, "envoy.yaml", strings.Replace(bootstrap(t, "ingress"), "connect_timeout:", "connect_timout:", 1))
-	_, err := envoy.Start(context.Background(), bin, envoy.Options{ConfigPath: cfg, Args: []string{"--service-node", "test"}, ReadyTimeout: 20 * time.Second})
+	_, err := envoyproc.Start(context.Background(), bin, envoyproc.Options{ConfigPath: cfg, Args: []string{"--service-node", "test"}, ReadyTimeout: 20 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "exited before it was ready") {
 		t.Fatalf("Start of a broken config: %v", err)
 	}

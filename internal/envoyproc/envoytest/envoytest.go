@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envoy-example/envoy-example/envoy"
+	"github.com/envoy-example/envoy-example/internal/envoyproc"
 )
 
 // Pinned returns the path of the Envoy of versions.mk, or fails t with the
@@ -17,7 +17,7 @@ func Pinned(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	bin, err := envoy.FindPinned(ctx)
+	bin, err := envoyproc.FindPinned(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
