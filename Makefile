@@ -124,13 +124,13 @@ run: build
 	@pids=(); \
 	stop() { trap - INT TERM EXIT; kill -TERM "$${pids[@]}" 2>/dev/null || true; wait; }; \
 	trap stop INT TERM EXIT; \
-	LISTEN=127.0.0.1:9110 ADMIN_LISTEN=127.0.0.1:9111 $(BIN)/user & pids+=($$!); \
-	LISTEN=127.0.0.1:9130 ADMIN_LISTEN=127.0.0.1:9131 $(BIN)/item & pids+=($$!); \
-	LISTEN=127.0.0.1:9120 ADMIN_LISTEN=127.0.0.1:9121 ITEM_ADDR=127.0.0.1:9130 $(BIN)/order & pids+=($$!); \
-	LISTEN=$(RUN_FRONTEND) ADMIN_LISTEN=127.0.0.1:8001 USER_ADDR=127.0.0.1:9110 ORDER_ADDR=127.0.0.1:9120 $(BIN)/frontend & pids+=($$!); \
+	LISTEN=127.0.0.1:9110 OPS_LISTEN=127.0.0.1:9111 $(BIN)/user & pids+=($$!); \
+	LISTEN=127.0.0.1:9130 OPS_LISTEN=127.0.0.1:9131 $(BIN)/item & pids+=($$!); \
+	LISTEN=127.0.0.1:9120 OPS_LISTEN=127.0.0.1:9121 ITEM_ADDR=127.0.0.1:9130 $(BIN)/order & pids+=($$!); \
+	LISTEN=$(RUN_FRONTEND) OPS_LISTEN=127.0.0.1:8001 USER_ADDR=127.0.0.1:9110 ORDER_ADDR=127.0.0.1:9120 $(BIN)/frontend & pids+=($$!); \
 	for _ in $$(seq 100); do curl -sf -o /dev/null http://$(RUN_FRONTEND)/readyz && break; sleep 0.1; done; \
 	echo; \
-	echo "run: frontend, user, order and item are up (admin: /metrics on 127.0.0.1:8001, 9111, 9121, 9131)."; \
+	echo "run: frontend, user, order and item are up (ops port: /metrics, /healthz, /readyz on 127.0.0.1:8001, 9111, 9121, 9131)."; \
 	echo "run: the report:  curl -s http://$(RUN_FRONTEND)/"; \
 	echo "run: one user:    curl -s 'http://$(RUN_FRONTEND)/?user=1'"; \
 	echo "run: Ctrl-C stops all four."; \

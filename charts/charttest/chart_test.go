@@ -491,15 +491,15 @@ func TestReplicas(t *testing.T) {
 	})
 }
 
-// The app's flags: its own server on loopback, admin on all interfaces,
+// The app's flags: its own server on loopback, the ops port on all interfaces,
 // peers through the egress listener.
 func TestAppFlags(t *testing.T) {
 	rel := renderScenario(t, base("values.yaml"))
 	want := map[string][]string{
-		"frontend": {"--listen=127.0.0.1:9090", "--admin-listen=:9091", "--log-level=info", "--user-addr=127.0.0.1:7070", "--order-addr=127.0.0.1:7070", "--request-timeout=5s"},
-		"user":     {"--listen=127.0.0.1:9090", "--admin-listen=:9091", "--log-level=info", "--seed-scale=1"},
-		"order":    {"--listen=127.0.0.1:9090", "--admin-listen=:9091", "--log-level=info", "--seed-scale=1", "--item-addr=127.0.0.1:7070"},
-		"item":     {"--listen=127.0.0.1:9090", "--admin-listen=:9091", "--log-level=info", "--seed-scale=1"},
+		"frontend": {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--user-addr=127.0.0.1:7070", "--order-addr=127.0.0.1:7070", "--request-timeout=5s"},
+		"user":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--seed-scale=1"},
+		"order":    {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--seed-scale=1", "--item-addr=127.0.0.1:7070"},
+		"item":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--seed-scale=1"},
 	}
 	for c, args := range want {
 		spec := deployment(t, rel, c).Spec.Template.Spec
@@ -511,7 +511,7 @@ func TestAppFlags(t *testing.T) {
 			t.Errorf("%s image %s", c, app.Image)
 		}
 		if app.ReadinessProbe == nil || app.ReadinessProbe.HTTPGet.Path != "/readyz" || app.LivenessProbe == nil || app.LivenessProbe.HTTPGet.Path != "/healthz" {
-			t.Errorf("%s: probes must be /readyz and /healthz on the admin port", c)
+			t.Errorf("%s: probes must be /readyz and /healthz on the ops port", c)
 		}
 	}
 	// Extra env reaches the app container, sorted by name; --set makes 1 a
@@ -548,10 +548,10 @@ func TestBypassWiresAppsToServices(t *testing.T) {
 				seed = "--seed-scale=100"
 			}
 			want := map[string][]string{
-				"frontend": {"--listen=:8080", "--admin-listen=:9091", "--log-level=info", "--user-addr=" + fqdn("user"), "--order-addr=" + fqdn("order"), "--request-timeout=5s"},
-				"user":     {"--listen=:8080", "--admin-listen=:9091", "--log-level=info", seed},
-				"order":    {"--listen=:8080", "--admin-listen=:9091", "--log-level=info", seed, "--item-addr=" + fqdn("item")},
-				"item":     {"--listen=:8080", "--admin-listen=:9091", "--log-level=info", seed},
+				"frontend": {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--user-addr=" + fqdn("user"), "--order-addr=" + fqdn("order"), "--request-timeout=5s"},
+				"user":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", seed},
+				"order":    {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", seed, "--item-addr=" + fqdn("item")},
+				"item":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", seed},
 			}
 			for c, args := range want {
 				d := deployment(t, rel, c)

@@ -156,10 +156,10 @@ func (p *proc) terminate(t *testing.T) int {
 // answer the report; on SIGTERM each drains and exits 0.
 func TestCommandsWiredByEnvironmentAndStoppedBySIGTERM(t *testing.T) {
 	addr := func(l map[string]any, key string) string { return fmt.Sprint(l[key]) }
-	ephemeral := []string{"LISTEN=127.0.0.1:0", "ADMIN_LISTEN=127.0.0.1:0", "SHUTDOWN_TIMEOUT=5s"}
+	ephemeral := []string{"LISTEN=127.0.0.1:0", "OPS_LISTEN=127.0.0.1:0", "SHUTDOWN_TIMEOUT=5s"}
 
 	user := startProc(t, "user", ephemeral)
-	item := startProc(t, "item", nil, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+	item := startProc(t, "item", nil, "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0")
 	userUp, itemUp := user.waitFor(t, "serving"), item.waitFor(t, "serving")
 	order := startProc(t, "order", append([]string{"ITEM_ADDR=" + addr(itemUp, "addr")}, ephemeral...))
 	orderUp := order.waitFor(t, "serving")
@@ -172,7 +172,7 @@ func TestCommandsWiredByEnvironmentAndStoppedBySIGTERM(t *testing.T) {
 	frontendUp := frontend.waitFor(t, "serving")
 
 	for _, up := range []map[string]any{userUp, itemUp, orderUp, frontendUp} {
-		resp, err := http.Get("http://" + addr(up, "admin_addr") + "/readyz")
+		resp, err := http.Get("http://" + addr(up, "ops_addr") + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,10 +213,10 @@ func TestCommandsWiredByEnvironmentAndStoppedBySIGTERM(t *testing.T) {
 // setting exits 2 naming it, whether it came from a flag or the environment.
 func TestCommandLineContract(t *testing.T) {
 	flags := map[string][]string{
-		"frontend": {"listen", "admin-listen", "shutdown-timeout", "log-level", "user-addr", "order-addr", "request-timeout"},
-		"order":    {"listen", "admin-listen", "shutdown-timeout", "log-level", "seed-scale", "item-addr"},
-		"user":     {"listen", "admin-listen", "shutdown-timeout", "log-level", "seed-scale"},
-		"item":     {"listen", "admin-listen", "shutdown-timeout", "log-level", "seed-scale"},
+		"frontend": {"listen", "ops-listen", "shutdown-timeout", "log-level", "user-addr", "order-addr", "request-timeout"},
+		"order":    {"listen", "ops-listen", "shutdown-timeout", "log-level", "seed-scale", "item-addr"},
+		"user":     {"listen", "ops-listen", "shutdown-timeout", "log-level", "seed-scale"},
+		"item":     {"listen", "ops-listen", "shutdown-timeout", "log-level", "seed-scale"},
 	}
 	run := func(name string, env []string, args ...string) (int, string) {
 		// Each of these exits at once; the timeout only keeps a wrong
@@ -272,7 +272,7 @@ func TestCommandLineContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	code, out = run("user", []string{"LISTEN=" + taken.Addr().String()}, "--admin-listen", "127.0.0.1:0")
+	code, out = run("user", []string{"LISTEN=" + taken.Addr().String()}, "--ops-listen", "127.0.0.1:0")
 	if code != 1 || !strings.Contains(out, "--listen") {
 		t.Errorf("user on a port it cannot bind: exit %d, %q; want 1 naming --listen", code, out)
 	}

@@ -28,8 +28,8 @@ import (
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/pins"
 )
 
-// services are the images whose binary serves the admin /healthz contract
-// (--admin-listen, --listen); smoke is a client and is checked otherwise.
+// services are the images whose binary serves the ops-port /healthz contract
+// (--ops-listen, --listen); smoke is a client and is checked otherwise.
 var services = []string{"frontend", "user", "order", "item"}
 
 // TestOurImages builds our images twice, as `make images` does, and checks
@@ -204,12 +204,12 @@ func TestOurImages(t *testing.T) {
 }
 
 // serviceAnswers runs the service's amd64 binary from its image, as the
-// image's user, and asks its admin server for /healthz.
+// image's user, and asks its ops server for /healthz.
 func serviceAnswers(t *testing.T, res build.Result) {
 	dir, _ := unpack(t, res.Images["amd64"])
-	admin, listen := freePort(t), freePort(t)
+	ops, listen := freePort(t), freePort(t)
 	cmd := inImage(t, dir, 65532, 65532, "/usr/local/bin/"+res.Name,
-		fmt.Sprintf("--admin-listen=127.0.0.1:%d", admin), fmt.Sprintf("--listen=127.0.0.1:%d", listen))
+		fmt.Sprintf("--ops-listen=127.0.0.1:%d", ops), fmt.Sprintf("--listen=127.0.0.1:%d", listen))
 	var logs strings.Builder
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -225,7 +225,7 @@ func serviceAnswers(t *testing.T, res build.Result) {
 			cmd.Process.Kill()
 		}
 	}()
-	body, err := waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/healthz", admin), 15*time.Second, exited)
+	body, err := waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/healthz", ops), 15*time.Second, exited)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, logs.String())
 	}

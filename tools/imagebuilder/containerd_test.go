@@ -87,10 +87,10 @@ func TestTarballsRunUnderContainerd(t *testing.T) {
 		t.Fatalf("containerd has %q, not %s", list, want)
 	}
 
-	admin, listen := freePort(t), freePort(t)
+	ops, listen := freePort(t), freePort(t)
 	name := fmt.Sprintf("imagebuilder-test-%d", os.Getpid())
 	if msg, err := ctr("run", "-d", "--net-host", want, name,
-		"/usr/local/bin/frontend", fmt.Sprintf("--admin-listen=127.0.0.1:%d", admin), fmt.Sprintf("--listen=127.0.0.1:%d", listen)); err != nil {
+		"/usr/local/bin/frontend", fmt.Sprintf("--ops-listen=127.0.0.1:%d", ops), fmt.Sprintf("--listen=127.0.0.1:%d", listen)); err != nil {
 		t.Fatalf("ctr run: %v\n%s", err, msg)
 	}
 	t.Cleanup(func() {
@@ -103,7 +103,7 @@ func TestTarballsRunUnderContainerd(t *testing.T) {
 		}
 		ctr("containers", "delete", name)
 	})
-	if _, err := waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/healthz", admin), 20*time.Second, nil); err != nil {
+	if _, err := waitHTTP(fmt.Sprintf("http://127.0.0.1:%d/healthz", ops), 20*time.Second, nil); err != nil {
 		t.Fatal(err)
 	}
 	tasks, _ := ctr("task", "ls")

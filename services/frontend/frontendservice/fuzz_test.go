@@ -15,9 +15,9 @@ import (
 
 	"github.com/envoy-example/envoy-example/services/frontend/frontendservice"
 	"github.com/envoy-example/envoy-example/services/frontend/report"
-	"github.com/envoy-example/envoy-example/services/internal/admin"
 	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
+	"github.com/envoy-example/envoy-example/services/internal/opsserver"
 	"github.com/envoy-example/envoy-example/services/internal/testmesh"
 
 	orderv1 "github.com/envoy-example/envoy-example/protos/order/v1"
@@ -62,8 +62,8 @@ func FuzzHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer orderConn.Close()
-	ready := &admin.Readiness{}
-	ready.Set(admin.Serving)
+	ready := &opsserver.Readiness{}
+	ready.Set(opsserver.Serving)
 	h := frontendservice.NewHandler(userv1.NewUserServiceClient(userConn), orderv1.NewOrderServiceClient(orderConn), 10*time.Second, logging.Discard(), ready)
 
 	f.Fuzz(func(t *testing.T, method, target, requestID, traceID string) {

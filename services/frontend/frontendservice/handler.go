@@ -29,8 +29,8 @@ import (
 	orderv1 "github.com/envoy-example/envoy-example/protos/order/v1"
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
 	"github.com/envoy-example/envoy-example/services/frontend/report"
-	"github.com/envoy-example/envoy-example/services/internal/admin"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
+	"github.com/envoy-example/envoy-example/services/internal/opsserver"
 	"github.com/envoy-example/envoy-example/services/internal/propagation"
 	"github.com/envoy-example/envoy-example/services/internal/validate"
 )
@@ -51,9 +51,9 @@ type Handler struct {
 // NewHandler returns the frontend's handler: the report from users and
 // orders, each request bounded by timeout, probes answering from ready.
 // It reads the trace headers of each request itself.
-func NewHandler(users userv1.UserServiceClient, orders orderv1.OrderServiceClient, timeout time.Duration, logger *slog.Logger, ready *admin.Readiness) http.Handler {
+func NewHandler(users userv1.UserServiceClient, orders orderv1.OrderServiceClient, timeout time.Duration, logger *slog.Logger, ready *opsserver.Readiness) http.Handler {
 	h := &Handler{users: users, orders: orders, timeout: timeout, logger: logger, probes: http.NewServeMux()}
-	admin.AddProbes(h.probes, ready)
+	opsserver.AddProbes(h.probes, ready)
 	return propagation.Middleware(h)
 }
 

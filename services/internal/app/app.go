@@ -1,5 +1,5 @@
 // Package app is the life of one service process: its two listeners (the
-// service's own server and the admin server), its metrics registry, its
+// service's own server and the ops server), its metrics registry, its
 // clients to peers, and the order of things on SIGTERM: readiness and gRPC
 // health turn not-serving first, the calls in flight finish (bounded by
 // --shutdown-timeout), then the process exits 0.
@@ -26,10 +26,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/envoy-example/envoy-example/services/internal/admin"
 	"github.com/envoy-example/envoy-example/services/internal/config"
 	"github.com/envoy-example/envoy-example/services/internal/grpcserver"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
+	"github.com/envoy-example/envoy-example/services/internal/opsserver"
 	"github.com/envoy-example/envoy-example/services/internal/propagation"
 )
 
@@ -37,13 +37,13 @@ import (
 type Process struct {
 	Name   string
 	Logger *slog.Logger
-	// Listener is the service's own server; AdminListener serves /metrics,
+	// Listener is the service's own server; OpsListener serves /metrics,
 	// /healthz and /readyz.
-	Listener, AdminListener net.Listener
-	ShutdownTimeout         time.Duration
-	// Registry holds every metric the admin server exposes.
+	Listener, OpsListener net.Listener
+	ShutdownTimeout       time.Duration
+	// Registry holds every metric the ops server exposes.
 	Registry  *prometheus.Registry
-	Readiness admin.Readiness
+	Readiness opsserver.Readiness
 
 	clientMetricsOnce sync.Once
 	clientMetrics     *grpcprom.ClientMetrics
@@ -51,12 +51,12 @@ type Process struct {
 }
 
 // NewProcess returns a Process on listeners that are already bound.
-func NewProcess(name string, logger *slog.Logger, lis, adminLis net.Listener, shutdownTimeout time.Duration) *Process {
+func NewProcess(name string, logger *slog.Logger, lis, opsLis net.Listener, shutdownTimeout time.Duration) *Process {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return &Process{
 		Name: name, Logger: logger,
-		Listener: lis, AdminListener: adminLis,
+		Listener: lis, OpsListener: opsLis,
 		ShutdownTimeout: shutdownTimeout,
 		Registry:        reg,
 	}
@@ -89,12 +89,12 @@ func Listen(name string, c *config.Common, logOut io.Writer) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
 	}
-	adminLis, err := net.Listen("tcp", c.AdminListen)
+	opsLis, err := net.Listen("tcp", c.OpsListen)
 	if err != nil {
 		lis.Close()
-		return nil, fmt.Errorf("--admin-listen: %w", err)
+		return nil, fmt.Errorf("--ops-listen: %w", err)
 	}
-	return NewProcess(name, logger, lis, adminLis, c.ShutdownTimeout), nil
+	return NewProcess(name, logger, lis, opsLis, c.ShutdownTimeout), nil
 }
 
 // Run is what every command does once its flags are parsed: it binds the
@@ -181,18 +181,18 @@ func (p *Process) ServeHTTP(ctx context.Context, h http.Handler) error {
 	}, shutdown)
 }
 
-// serve runs the admin server and the service's server until ctx ends or
+// serve runs the ops server and the service's server until ctx ends or
 // one of them fails, then drains.
 func (p *Process) serve(ctx context.Context, protocol string, serve func() error, shutdown func(context.Context) error) error {
-	adminSrv := &http.Server{
-		Handler:           admin.Handler(p.Registry, &p.Readiness),
+	opsSrv := &http.Server{
+		Handler:           opsserver.Handler(p.Registry, &p.Readiness),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(p.Logger.Handler(), slog.LevelWarn),
 	}
 	failed := make(chan error, 2)
 	go func() {
-		if err := adminSrv.Serve(p.AdminListener); !errors.Is(err, http.ErrServerClosed) {
-			failed <- fmt.Errorf("admin server: %w", err)
+		if err := opsSrv.Serve(p.OpsListener); !errors.Is(err, http.ErrServerClosed) {
+			failed <- fmt.Errorf("ops server: %w", err)
 		}
 	}()
 	served := make(chan struct{})
@@ -202,8 +202,8 @@ func (p *Process) serve(ctx context.Context, protocol string, serve func() error
 			failed <- fmt.Errorf("%s server: %w", protocol, err)
 		}
 	}()
-	p.Readiness.Set(admin.Serving)
-	p.Logger.Info("serving", "protocol", protocol, "addr", p.Listener.Addr().String(), "admin_addr", p.AdminListener.Addr().String())
+	p.Readiness.Set(opsserver.Serving)
+	p.Logger.Info("serving", "protocol", protocol, "addr", p.Listener.Addr().String(), "ops_addr", p.OpsListener.Addr().String())
 
 	var runErr error
 	select {
@@ -212,7 +212,7 @@ func (p *Process) serve(ctx context.Context, protocol string, serve func() error
 	case runErr = <-failed:
 		p.Logger.Error("draining", "reason", "server failed", "error", runErr.Error())
 	}
-	p.Readiness.Set(admin.Draining)
+	p.Readiness.Set(opsserver.Draining)
 	drainCtx, cancel := context.WithTimeout(context.Background(), p.ShutdownTimeout)
 	defer cancel()
 	start := time.Now()
@@ -222,11 +222,11 @@ func (p *Process) serve(ctx context.Context, protocol string, serve func() error
 		p.Logger.Info("drained", logging.KeyDuration, logging.Millis(time.Since(start)))
 	}
 	<-served
-	// The admin server goes last: probes and scrapes see the drain.
-	adminCtx, adminCancel := context.WithTimeout(context.Background(), time.Second)
-	defer adminCancel()
-	if err := adminSrv.Shutdown(adminCtx); err != nil {
-		adminSrv.Close()
+	// The ops server goes last: probes and scrapes see the drain.
+	opsCtx, opsCancel := context.WithTimeout(context.Background(), time.Second)
+	defer opsCancel()
+	if err := opsSrv.Shutdown(opsCtx); err != nil {
+		opsSrv.Close()
 	}
 	return runErr
 }

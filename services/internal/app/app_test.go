@@ -43,17 +43,17 @@ func newTestProcess(t *testing.T, shutdownTimeout time.Duration) (*Process, *log
 	if err != nil {
 		t.Fatal(err)
 	}
-	adminLis, err := net.Listen("tcp", "127.0.0.1:0")
+	opsLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &logtest.Logs{}
-	return NewProcess("test", logging.New(logs, slog.LevelDebug, "test"), lis, adminLis, shutdownTimeout), logs
+	return NewProcess("test", logging.New(logs, slog.LevelDebug, "test"), lis, opsLis, shutdownTimeout), logs
 }
 
 func readyz(t *testing.T, p *Process) (int, string) {
 	t.Helper()
-	resp, err := http.Get("http://" + p.AdminListener.Addr().String() + "/readyz")
+	resp, err := http.Get("http://" + p.OpsListener.Addr().String() + "/readyz")
 	if err != nil {
 		t.Fatalf("/readyz: %v", err)
 	}

@@ -20,8 +20,8 @@ import (
 
 // Defaults shared by every service; the ports are those of DESIGN.md.
 const (
-	DefaultListen      = "127.0.0.1:9090"
-	DefaultAdminListen = ":9091"
+	DefaultListen    = "127.0.0.1:9090"
+	DefaultOpsListen = ":9091"
 	// DefaultPeerAddr is the Envoy sidecar's egress listener: apps never
 	// call each other directly.
 	DefaultPeerAddr        = "127.0.0.1:7070"
@@ -45,7 +45,7 @@ func New(name, summary string, out io.Writer) *FlagSet {
 }
 
 // EnvName is the environment variable that sets the flag name:
-// "admin-listen" → "ADMIN_LISTEN".
+// "ops-listen" → "OPS_LISTEN".
 func EnvName(flagName string) string {
 	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
@@ -103,7 +103,7 @@ func (f *FlagSet) usage() {
 // Common holds the settings every service has.
 type Common struct {
 	Listen          string
-	AdminListen     string
+	OpsListen       string
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
 }
@@ -113,7 +113,7 @@ type Common struct {
 func AddCommon(f *FlagSet) *Common {
 	c := &Common{}
 	f.StringVar(&c.Listen, "listen", DefaultListen, "host:port of the service's own server (reached through the Envoy sidecar)")
-	f.StringVar(&c.AdminListen, "admin-listen", DefaultAdminListen, "host:port of the admin server: /metrics, /healthz, /readyz")
+	f.StringVar(&c.OpsListen, "ops-listen", DefaultOpsListen, "host:port of the ops server: /metrics, /healthz, /readyz (scraped and probed directly, not through Envoy)")
 	f.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "after SIGTERM, how long in-flight calls may take to finish before they are cut")
 	f.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "least severe log level written: debug, info, warn or error")
 	return c
@@ -124,7 +124,7 @@ func (c *Common) Check() error {
 	if err := CheckAddr("listen", c.Listen); err != nil {
 		return err
 	}
-	if err := CheckAddr("admin-listen", c.AdminListen); err != nil {
+	if err := CheckAddr("ops-listen", c.OpsListen); err != nil {
 		return err
 	}
 	if c.ShutdownTimeout <= 0 {

@@ -15,7 +15,7 @@ func env(kv map[string]string) func(string) string {
 }
 
 func TestEnvName(t *testing.T) {
-	for in, want := range map[string]string{"listen": "LISTEN", "admin-listen": "ADMIN_LISTEN", "user-addr": "USER_ADDR", "seed-scale": "SEED_SCALE"} {
+	for in, want := range map[string]string{"listen": "LISTEN", "ops-listen": "OPS_LISTEN", "user-addr": "USER_ADDR", "seed-scale": "SEED_SCALE"} {
 		if got := EnvName(in); got != want {
 			t.Errorf("EnvName(%q) = %q, want %q", in, got, want)
 		}
@@ -30,7 +30,7 @@ func TestPrecedence(t *testing.T) {
 	peer := fs.String("item-addr", DefaultPeerAddr, "peer")
 	err := fs.Parse([]string{"--listen", "127.0.0.1:1234"}, env(map[string]string{
 		"LISTEN":           "127.0.0.1:9999",
-		"ADMIN_LISTEN":     "127.0.0.1:9191",
+		"OPS_LISTEN":       "127.0.0.1:9191",
 		"SHUTDOWN_TIMEOUT": "3s",
 		"LOG_LEVEL":        "debug",
 	}))
@@ -40,7 +40,7 @@ func TestPrecedence(t *testing.T) {
 	if c.Listen != "127.0.0.1:1234" {
 		t.Errorf("listen = %q: the flag should win over LISTEN", c.Listen)
 	}
-	if c.AdminListen != "127.0.0.1:9191" || c.ShutdownTimeout != 3*time.Second || c.LogLevel != slog.LevelDebug {
+	if c.OpsListen != "127.0.0.1:9191" || c.ShutdownTimeout != 3*time.Second || c.LogLevel != slog.LevelDebug {
 		t.Errorf("environment not applied: %+v", c)
 	}
 	if *peer != DefaultPeerAddr {
@@ -64,9 +64,9 @@ func TestBadSettingsNameTheirSource(t *testing.T) {
 		c    Common
 		says string
 	}{
-		{Common{Listen: "localhost", AdminListen: ":9091", ShutdownTimeout: time.Second}, `--listen "localhost" is not host:port`},
-		{Common{Listen: ":9090", AdminListen: ":port", ShutdownTimeout: time.Second}, `--admin-listen ":port" has no valid port`},
-		{Common{Listen: ":9090", AdminListen: ":9091"}, "--shutdown-timeout must be positive"},
+		{Common{Listen: "localhost", OpsListen: ":9091", ShutdownTimeout: time.Second}, `--listen "localhost" is not host:port`},
+		{Common{Listen: ":9090", OpsListen: ":port", ShutdownTimeout: time.Second}, `--ops-listen ":port" has no valid port`},
+		{Common{Listen: ":9090", OpsListen: ":9091"}, "--shutdown-timeout must be positive"},
 	}
 	for _, c := range checks {
 		if err := c.c.Check(); err == nil || !strings.Contains(err.Error(), c.says) {
@@ -92,7 +92,7 @@ func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
 	if err := fs.Parse([]string{"--help"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v", err)
 	}
-	for _, want := range []string{"what svc does", "--listen  (env LISTEN)", "--admin-listen  (env ADMIN_LISTEN)", "--seed-scale  (env SEED_SCALE)", "(default 127.0.0.1:9090)"} {
+	for _, want := range []string{"what svc does", "--listen  (env LISTEN)", "--ops-listen  (env OPS_LISTEN)", "--seed-scale  (env SEED_SCALE)", "(default 127.0.0.1:9090)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help lacks %q:\n%s", want, out.String())
 		}

@@ -51,8 +51,8 @@ type Options struct {
 // Service is one running service.
 type Service struct {
 	Name string
-	// Addr is its own server, AdminURL its admin server ("http://host:port").
-	Addr, AdminURL string
+	// Addr is its own server, OpsURL its ops server ("http://host:port").
+	Addr, OpsURL string
 	// Logs holds every line it logged.
 	Logs *logtest.Logs
 
@@ -162,16 +162,16 @@ func startService(name string, o Options, run func(context.Context, *app.Process
 	if err != nil {
 		return nil, err
 	}
-	adminLis, err := net.Listen("tcp", "127.0.0.1:0")
+	opsLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		lis.Close()
 		return nil, err
 	}
 	logs := &logtest.Logs{}
-	p := app.NewProcess(name, logging.New(logs, o.LogLevel, name), lis, adminLis, o.ShutdownTimeout)
+	p := app.NewProcess(name, logging.New(logs, o.LogLevel, name), lis, opsLis, o.ShutdownTimeout)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
-		Name: name, Addr: lis.Addr().String(), AdminURL: "http://" + adminLis.Addr().String(),
+		Name: name, Addr: lis.Addr().String(), OpsURL: "http://" + opsLis.Addr().String(),
 		Logs: logs, cancel: cancel, done: make(chan error, 1),
 	}
 	go func() { s.done <- run(ctx, p) }()
@@ -186,7 +186,7 @@ func waitReady(c *http.Client, s *Service) error {
 			return fmt.Errorf("%s exited before it was ready: %v\nlogs:\n%s", s.Name, err, s.Logs)
 		default:
 		}
-		resp, err := c.Get(s.AdminURL + "/readyz")
+		resp, err := c.Get(s.OpsURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -215,7 +215,7 @@ func (s *Service) Stop() error {
 // Metrics scrapes the service's /metrics.
 func (s *Service) Metrics(tb testing.TB) map[string]*dto.MetricFamily {
 	tb.Helper()
-	resp, err := http.Get(s.AdminURL + "/metrics")
+	resp, err := http.Get(s.OpsURL + "/metrics")
 	if err != nil {
 		tb.Fatalf("scraping %s: %v", s.Name, err)
 	}

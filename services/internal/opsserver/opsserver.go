@@ -1,8 +1,10 @@
-// Package admin serves what the platform asks of every service on the admin
-// port: /metrics for Prometheus, /healthz for the kubelet's liveness probe
-// and /readyz for its readiness probe. It listens apart from the service's
-// own server so that probes and scrapes bypass the Envoy sidecar.
-package admin
+// Package opsserver serves what the platform asks of every service on its
+// ops port (--ops-listen, :9091 in the chart): /metrics for Prometheus,
+// /healthz for the kubelet's liveness probe and /readyz for its readiness
+// probe. It listens apart from the service's own server so that probes and
+// scrapes bypass the Envoy sidecar. (Not to be confused with Envoy's admin,
+// on 127.0.0.1:9901 in the same pod.)
+package opsserver
 
 import (
 	"net/http"
