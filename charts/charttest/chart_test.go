@@ -105,7 +105,26 @@ func scenarios() []scenario {
 		"services.user.seedScale=100", "services.order.seedScale=100", "services.item.seedScale=100", "services.user.replicas=3"}
 	benchBypass.mesh, benchBypass.jaeger, benchBypass.prometheus, benchBypass.userReplicas = false, false, false, 3
 
-	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass}
+	// The edges of what the schema lets through: every bound it sets on a
+	// value that Envoy or an app checks at start, at the accepted side.
+	// Each scenario's bootstraps go through a real Envoy's validate, so a
+	// schema looser than Envoy fails here, not in a crash loop.
+	edges := base("schema-edges")
+	edges.opts.Set = []string{
+		"envoy.timeouts.connect=0.001s", "envoy.timeouts.route=0s", "envoy.retries.perTryTimeout=0s",
+		"envoy.retries.attempts=10", "envoy.concurrency=64", "envoy.drainTimeSeconds=60",
+		"envoy.healthCheck.interval=0.001s", "envoy.healthCheck.timeout=999999999s", "envoy.healthCheck.noTrafficInterval=0.5s",
+		"envoy.healthCheck.unhealthyThreshold=100", "envoy.healthCheck.healthyThreshold=100",
+		"envoy.outlierDetection.consecutive5xx=1000", "envoy.outlierDetection.consecutiveGatewayFailure=1000",
+		"envoy.outlierDetection.interval=0.001s", "envoy.outlierDetection.baseEjectionTime=0.001s", "envoy.outlierDetection.maxEjectionPercent=100",
+		"envoy.dns.refreshRate=0.01s", "envoy.statsFlushInterval=299.999s",
+		"services.user.seedScale=1000", "services.order.seedScale=1000", "services.item.seedScale=1000",
+		"services.frontend.requestTimeout=1ms",
+	}
+	edges2 := base("schema-edges-low")
+	edges2.opts.Set = []string{"envoy.statsFlushInterval=0.001s", "envoy.timeouts.connect=999999999s"}
+
+	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass, edges, edges2}
 }
 
 // forEach runs check on every scenario as a subtest.
@@ -496,10 +515,10 @@ func TestReplicas(t *testing.T) {
 func TestAppFlags(t *testing.T) {
 	rel := renderScenario(t, base("values.yaml"))
 	want := map[string][]string{
-		"frontend": {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--user-addr=127.0.0.1:7070", "--order-addr=127.0.0.1:7070", "--request-timeout=5s"},
-		"user":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--seed-scale=1"},
-		"order":    {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--seed-scale=1", "--item-addr=127.0.0.1:7070"},
-		"item":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--seed-scale=1"},
+		"frontend": {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--user-addr=127.0.0.1:7070", "--order-addr=127.0.0.1:7070", "--request-timeout=5s"},
+		"user":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--seed-scale=1"},
+		"order":    {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--seed-scale=1", "--item-addr=127.0.0.1:7070"},
+		"item":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--seed-scale=1"},
 	}
 	for c, args := range want {
 		spec := deployment(t, rel, c).Spec.Template.Spec
@@ -548,10 +567,10 @@ func TestBypassWiresAppsToServices(t *testing.T) {
 				seed = "--seed-scale=100"
 			}
 			want := map[string][]string{
-				"frontend": {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--user-addr=" + fqdn("user"), "--order-addr=" + fqdn("order"), "--request-timeout=5s"},
-				"user":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", seed},
-				"order":    {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", seed, "--item-addr=" + fqdn("item")},
-				"item":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", seed},
+				"frontend": {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--user-addr=" + fqdn("user"), "--order-addr=" + fqdn("order"), "--request-timeout=5s"},
+				"user":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", seed},
+				"order":    {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", seed, "--item-addr=" + fqdn("item")},
+				"item":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", seed},
 			}
 			for c, args := range want {
 				d := deployment(t, rel, c)

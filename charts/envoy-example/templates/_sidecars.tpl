@@ -121,10 +121,16 @@ starts only once Envoy is ready.
               while read -r -u 3 _; do :; done
               exec 3<&-
             }
+            {{- if eq .component "ingress" }}
+            # No app here: keep serving while kube-proxy takes this pod out
+            # of the ingress Service, so new connections go elsewhere.
+            pause {{ $root.Values.rollout.ingressDrainDelaySeconds }}
+            {{- else }}
             for ((i = 0; i < {{ include "envoy-example.appExitWaitSeconds" $root }}; i++)); do
               (exec 4<>/dev/tcp/127.0.0.1/9091) 2>/dev/null || break
               pause 1
             done
+            {{- end }}
             post /healthcheck/fail
             post '/drain_listeners?graceful&inboundonly'
             pause {{ $envoy.drainTimeSeconds }}
@@ -157,11 +163,56 @@ checksum/statsd-mapping: {{ include "envoy-example.statsdMapping" .root | sha256
 {{- end }}
 
 {{/*
-How long a plain-container Envoy waits for its app to exit before it drains;
-the pod's terminationGracePeriodSeconds covers this, the drain and a margin.
+How long a plain-container Envoy waits for its app to exit before it drains:
+the app's drain delay and its --shutdown-timeout (10s). A native sidecar's
+preStop runs once the app has exited, so it does not wait at all.
 */}}
-{{- define "envoy-example.appExitWaitSeconds" -}}15{{- end }}
+{{- define "envoy-example.appExitWaitSeconds" -}}
+{{- add .Values.rollout.appDrainDelaySeconds 10 }}
+{{- end }}
 
+{{/*
+The pod's terminationGracePeriodSeconds: what its shutdown takes, plus 10 s
+of margin. A service pod: the app's drain delay and drain (appExitWaitSeconds),
+then Envoy's drain. The ingress: its drain delay, then Envoy's drain.
+Call with (dict "root" $ "component" "user").
+*/}}
 {{- define "envoy-example.terminationGracePeriodSeconds" -}}
-{{- add (include "envoy-example.appExitWaitSeconds" .) .Values.envoy.drainTimeSeconds 10 }}
+{{- $v := .root.Values -}}
+{{- if eq .component "ingress" -}}
+{{- add $v.rollout.ingressDrainDelaySeconds $v.envoy.drainTimeSeconds 10 }}
+{{- else -}}
+{{- add (include "envoy-example.appExitWaitSeconds" .root) $v.envoy.drainTimeSeconds 10 }}
+{{- end -}}
+{{- end }}
+
+{{/*
+The rolling update of every Deployment (rollout in values.yaml): a new pod
+is Ready, and known to its callers, before an old one goes.
+*/}}
+{{- define "envoy-example.rolloutStrategy" -}}
+minReadySeconds: {{ .Values.rollout.minReadySeconds }}
+strategy:
+  type: RollingUpdate
+  rollingUpdate:
+    maxSurge: {{ .Values.rollout.maxSurge }}
+    maxUnavailable: {{ .Values.rollout.maxUnavailable }}
+{{- end }}
+
+{{/*
+A pod template's annotations: the sidecars' config checksums (so a config
+change rolls the pods) and rollout.podAnnotations. Call with
+(dict "root" $ "component" "user" "checksums" true).
+*/}}
+{{- define "envoy-example.podAnnotations" -}}
+{{- $extra := .root.Values.rollout.podAnnotations -}}
+{{- if or .checksums $extra }}
+annotations:
+  {{- if .checksums }}
+  {{- include "envoy-example.sidecarChecksums" (dict "root" .root "component" .component) | nindent 2 }}
+  {{- end }}
+  {{- with $extra }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
 {{- end }}

@@ -1,8 +1,9 @@
 {{/*
 The mesh's topology, defined once: who is who and who calls whom. Every
 template that needs to know reads it from here (the Envoy bootstraps, the
-Deployments, the apps' flags), so a new service or a new call is one edit in
-this file plus its block in values.yaml.
+Deployments, the apps' flags), so a new call is one edit here, and a new
+service is its entry here plus its block in values.yaml and in
+values.schema.json (which rejects unknown services).
 
 It is the apps' code, not a setting, so it is not in values.yaml: frontend's
 code calls user and order, order's calls item.

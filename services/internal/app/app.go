@@ -41,6 +41,10 @@ type Process struct {
 	// /healthz and /readyz.
 	Listener, OpsListener net.Listener
 	ShutdownTimeout       time.Duration
+	// DrainDelay: after SIGTERM, how long the service keeps taking calls
+	// while it reports not ready (callers' health checks take it out
+	// meanwhile), before it drains.
+	DrainDelay time.Duration
 	// Registry holds every metric the ops server exposes.
 	Registry  *prometheus.Registry
 	Readiness opsserver.Readiness
@@ -94,7 +98,9 @@ func Listen(name string, c *config.Common, logOut io.Writer) (*Process, error) {
 		lis.Close()
 		return nil, fmt.Errorf("--ops-listen: %w", err)
 	}
-	return NewProcess(name, logger, lis, opsLis, c.ShutdownTimeout), nil
+	p := NewProcess(name, logger, lis, opsLis, c.ShutdownTimeout)
+	p.DrainDelay = c.DrainDelay
+	return p, nil
 }
 
 // Run is what every command does once its flags are parsed: it binds the
@@ -155,7 +161,7 @@ func (p *Process) NewGRPCServer() (*grpcserver.Server, error) {
 
 // ServeGRPC serves s on p.Listener until ctx ends, then drains it.
 func (p *Process) ServeGRPC(ctx context.Context, s *grpcserver.Server) error {
-	return p.serve(ctx, "grpc", func() error { return s.Serve(p.Listener) }, s.Shutdown)
+	return p.serve(ctx, "grpc", func() error { return s.Serve(p.Listener) }, s.NotServing, s.Shutdown)
 }
 
 // ServeHTTP serves h on p.Listener until ctx ends, then drains it.
@@ -178,12 +184,13 @@ func (p *Process) ServeHTTP(ctx context.Context, h http.Handler) error {
 			return err
 		}
 		return nil
-	}, shutdown)
+	}, nil, shutdown)
 }
 
 // serve runs the ops server and the service's server until ctx ends or
-// one of them fails, then drains.
-func (p *Process) serve(ctx context.Context, protocol string, serve func() error, shutdown func(context.Context) error) error {
+// one of them fails, then drains. notServing, when set, tells the server's
+// own health service that it is going away (gRPC health).
+func (p *Process) serve(ctx context.Context, protocol string, serve func() error, notServing func(), shutdown func(context.Context) error) error {
 	opsSrv := &http.Server{
 		Handler:           opsserver.Handler(p.Registry, &p.Readiness),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -208,6 +215,20 @@ func (p *Process) serve(ctx context.Context, protocol string, serve func() error
 	var runErr error
 	select {
 	case <-ctx.Done():
+		// Not ready from now on, but still serving: callers' Envoys see
+		// the failing health check and stop sending here before the
+		// server stops taking calls. A server failure cuts the wait short.
+		p.Readiness.Set(opsserver.Draining)
+		if notServing != nil {
+			notServing()
+		}
+		if p.DrainDelay > 0 {
+			p.Logger.Info("not ready, still serving", "reason", "signal", "drain_delay", p.DrainDelay.String())
+			select {
+			case <-time.After(p.DrainDelay):
+			case runErr = <-failed:
+			}
+		}
 		p.Logger.Info("draining", "reason", "signal", "timeout", p.ShutdownTimeout.String())
 	case runErr = <-failed:
 		p.Logger.Error("draining", "reason", "server failed", "error", runErr.Error())

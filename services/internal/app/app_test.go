@@ -255,3 +255,59 @@ func TestServeFailureIsAnError(t *testing.T) {
 		t.Errorf("Exit(%v) = %d, want 1", err, code)
 	}
 }
+
+// With a drain delay, SIGTERM makes the service report not ready at once
+// (gRPC health and /readyz) while it still answers new calls, even on a new
+// connection, for the whole delay; then it drains and Run returns.
+func TestDrainDelayKeepsServingWhileNotReady(t *testing.T) {
+	p, logs := newTestProcess(t, 10*time.Second)
+	const delay = 600 * time.Millisecond
+	p.DrainDelay = delay
+	srv, err := p.NewGRPCServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := &blockingUsers{entered: make(chan struct{}), release: make(chan struct{})}
+	close(users.release) // every call answers at once
+	userv1.RegisterUserServiceServer(srv, users)
+	ctx, sigterm := context.WithCancel(context.Background())
+	defer sigterm()
+	ran := make(chan error, 1)
+	go func() { ran <- p.ServeGRPC(ctx, srv) }()
+	waitReadyz(t, p, http.StatusOK)
+
+	start := time.Now()
+	sigterm()
+	waitReadyz(t, p, http.StatusServiceUnavailable)
+	conn, err := grpc.NewClient(p.Listener.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	st, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{Service: userv1.UserService_ServiceDesc.ServiceName})
+	if err != nil || st.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("health during the drain delay = %v, %v; want NOT_SERVING", st.GetStatus(), err)
+	}
+	if u, err := userv1.NewUserServiceClient(conn).GetUser(context.Background(), &userv1.GetUserRequest{Id: 3}); err != nil || u.GetName() != "held" {
+		t.Fatalf("a new call during the drain delay = %v, %v; want it answered", u, err)
+	}
+	select {
+	case err := <-ran:
+		t.Fatalf("Run returned (%v) %s after SIGTERM, before the drain delay of %s", err, time.Since(start), delay)
+	case <-time.After(delay / 3):
+	}
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Fatalf("Run = %v, want nil", err)
+		}
+		if took := time.Since(start); took < delay {
+			t.Fatalf("Run returned after %s, before the drain delay of %s", took, delay)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the drain delay")
+	}
+	if len(logs.Find(t, "not ready, still serving", nil)) != 1 {
+		t.Errorf("no \"not ready, still serving\" log line:\n%s", logs)
+	}
+}

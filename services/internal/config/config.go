@@ -26,6 +26,8 @@ const (
 	// call each other directly.
 	DefaultPeerAddr        = "127.0.0.1:7070"
 	DefaultShutdownTimeout = 10 * time.Second
+	// MaxDrainDelay bounds --drain-delay (the chart's schema allows 300s).
+	MaxDrainDelay = 5 * time.Minute
 )
 
 // FlagSet is a flag.FlagSet whose Parse also reads the environment and whose
@@ -105,7 +107,11 @@ type Common struct {
 	Listen          string
 	OpsListen       string
 	ShutdownTimeout time.Duration
-	LogLevel        slog.Level
+	// DrainDelay is how long the service keeps serving after SIGTERM while
+	// it reports not ready, so that callers stop sending before it stops
+	// taking calls.
+	DrainDelay time.Duration
+	LogLevel   slog.Level
 }
 
 // AddCommon defines the common flags on f; their values land in the result
@@ -115,6 +121,7 @@ func AddCommon(f *FlagSet) *Common {
 	f.StringVar(&c.Listen, "listen", DefaultListen, "host:port of the service's own server (reached through the Envoy sidecar)")
 	f.StringVar(&c.OpsListen, "ops-listen", DefaultOpsListen, "host:port of the ops server: /metrics, /healthz, /readyz (scraped and probed directly, not through Envoy)")
 	f.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "after SIGTERM, how long in-flight calls may take to finish before they are cut")
+	f.DurationVar(&c.DrainDelay, "drain-delay", 0, "after SIGTERM, how long to keep serving new calls while /readyz and gRPC health say not serving, before draining (lets callers' health checks take this instance out)")
 	f.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "least severe log level written: debug, info, warn or error")
 	return c
 }
@@ -129,6 +136,9 @@ func (c *Common) Check() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("--shutdown-timeout must be positive, got %s", c.ShutdownTimeout)
+	}
+	if c.DrainDelay < 0 || c.DrainDelay > MaxDrainDelay {
+		return fmt.Errorf("--drain-delay must be between 0s and %s, got %s", MaxDrainDelay, c.DrainDelay)
 	}
 	return nil
 }

@@ -99,6 +99,16 @@ func (s *Server) Serve(lis net.Listener) error {
 	return s.grpc.Serve(lis)
 }
 
+// NotServing marks every service NOT_SERVING while the server still takes
+// calls: the drain delay after SIGTERM, during which callers' health checks
+// take this instance out before Shutdown refuses new calls.
+func (s *Server) NotServing() {
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	for _, n := range s.names {
+		s.health.SetServingStatus(n, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+}
+
 // settle is how long Shutdown lets the health watchers send NOT_SERVING
 // before it ends their streams.
 const settle = 100 * time.Millisecond
