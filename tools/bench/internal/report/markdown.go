@@ -177,7 +177,7 @@ func Markdown(w io.Writer, r *Results) error {
 	for _, pt := range Points(r, PhaseConcurrency) {
 		p("| %d | %s | %s | %s | %s | %s |\n", pt.Concurrency, pt.Mode, num(pt.RPCsByApp["user"], 2), num(pt.RPCsByApp["order"], 2), num(pt.RPCsByApp["item"], 2), num(pt.RPCsPerRequest, 2))
 	}
-	p("\n`GET /` makes one ListUsers, one ListOrders and, from order, one batch lookup of the items: 3 calls whatever the data size (the services fetch in batches), ")
+	p("\n`GET /` makes one ListUsers, one ListOrderDetails and, from order, one batch lookup of the items: 3 calls whatever the data size (the services fetch in batches), ")
 	p("so in the mesh each request crosses 1 + 2 × 3 = 7 sidecar listeners.\n")
 
 	// Growth.
