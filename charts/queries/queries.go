@@ -1,8 +1,10 @@
-// Package queries holds the four PromQL queries of DESIGN.md, unchanged.
-// The chart's metrics pipeline (Envoy -> statsd_exporter mapping ->
-// Prometheus relabelling) must answer each with series labelled app and
-// cluster; the chart tests parse them with promtool and the helm test smoke
-// checker runs them against the installed Prometheus.
+// Package queries holds the four PromQL queries of DESIGN.md, unchanged,
+// and the hops of the mesh they must answer for. The chart's metrics
+// pipeline (Envoy -> statsd_exporter mapping -> Prometheus relabelling)
+// must answer each with a series labelled app and cluster for every hop
+// (Hops, checked by Missing); the chart tests parse the queries with
+// promtool and the helm test smoke checker runs them against the installed
+// Prometheus.
 package queries
 
 // Query is one named PromQL expression.
@@ -31,4 +33,38 @@ var Design = []Query{
 		Name: "envoy_example:upstream_cx_total:sum",
 		Expr: `sum(envoy_upstream_cx_total) by (app,cluster)`,
 	},
+}
+
+// Hop is one call of the mesh as the series label it: App is the calling Envoy's role, Cluster the Envoy cluster it calls.
+type Hop struct{ App, Cluster string }
+
+// String writes the hop as caller->callee, e.g. "ingress->frontend".
+func (h Hop) String() string { return h.App + "->" + h.Cluster }
+
+// Hops are every call of the mesh, as charts/envoy-example/templates/_topology.tpl defines them.
+// Each of the four queries must answer a series for each of them (and may
+// answer more, e.g. app=user,cluster=jaeger). A pod's Envoy calling its own
+// app (cluster local_service) is not a hop. A chart test
+// (charts/charttest, TestHopsMatchTheChartTopology) checks this list
+// against the clusters of the rendered Envoy bootstraps.
+var Hops = []Hop{{"ingress", "frontend"}, {"frontend", "user"}, {"frontend", "order"}, {"order", "item"}}
+
+// Missing returns the hops that no series in series (one label set each) carries, in Hops order.
+// A series carries a hop when its app and cluster labels are the hop's;
+// its other labels do not matter. Nil when every hop has a series.
+func Missing(series []map[string]string) []Hop {
+	var missing []Hop
+	for _, h := range Hops {
+		found := false
+		for _, s := range series {
+			if s["app"] == h.App && s["cluster"] == h.Cluster {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, h)
+		}
+	}
+	return missing
 }

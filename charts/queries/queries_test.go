@@ -32,3 +32,60 @@ func TestDesignMdHasEveryQueryVerbatim(t *testing.T) {
 		}
 	}
 }
+
+func TestHopString(t *testing.T) {
+	if got := (queries.Hop{App: "ingress", Cluster: "frontend"}).String(); got != "ingress->frontend" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestMissing(t *testing.T) {
+	all := []map[string]string{
+		{"app": "ingress", "cluster": "frontend"},
+		{"app": "frontend", "cluster": "user"},
+		{"app": "frontend", "cluster": "order"},
+		{"app": "order", "cluster": "item"},
+	}
+	for _, tc := range []struct {
+		name   string
+		series []map[string]string
+		want   []queries.Hop
+	}{
+		{"no series", nil, queries.Hops},
+		{"every hop", all, nil},
+		{"every hop, extra series and labels", append([]map[string]string{
+			{"app": "user", "cluster": "jaeger"},
+			{"app": "frontend", "cluster": "local_service"},
+			{"app": "ingress", "cluster": "frontend", "le": "0.5", "instance": "10.244.0.9:9102"},
+		}, all[1:]...), nil},
+		{"one hop missing", []map[string]string{all[0], all[1], all[2]}, []queries.Hop{{App: "order", Cluster: "item"}}},
+		{"two missing, in Hops order", []map[string]string{all[3], all[1]}, []queries.Hop{{App: "ingress", Cluster: "frontend"}, {App: "frontend", Cluster: "order"}}},
+		// app and cluster must match on the same series.
+		{"labels split across series", []map[string]string{
+			{"app": "order", "cluster": "user"}, {"app": "frontend", "cluster": "item"}, all[0], all[1], all[2],
+		}, []queries.Hop{{App: "order", Cluster: "item"}}},
+		// A hop reversed is another hop.
+		{"reversed", []map[string]string{{"app": "item", "cluster": "order"}, all[0], all[1], all[2]}, []queries.Hop{{App: "order", Cluster: "item"}}},
+		{"no labels", []map[string]string{{}, {"app": "", "cluster": ""}}, queries.Hops},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := queries.Missing(tc.series); !slices.Equal(got, tc.want) {
+				t.Errorf("Missing = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Hops is the mesh's four calls, none twice, none to local_service.
+func TestHopsAreDistinct(t *testing.T) {
+	if len(queries.Hops) != 4 {
+		t.Errorf("%d hops: %v", len(queries.Hops), queries.Hops)
+	}
+	seen := map[queries.Hop]bool{}
+	for _, h := range queries.Hops {
+		if seen[h] || h.App == "" || h.Cluster == "" || h.Cluster == "local_service" {
+			t.Errorf("bad or repeated hop %q", h)
+		}
+		seen[h] = true
+	}
+}

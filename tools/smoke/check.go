@@ -103,8 +103,9 @@ func (c *Checker) Run(ctx context.Context) error {
 		c.logf("step trace: ok, the trace of %s has spans from %s", requestID, strings.Join(services, ", "))
 	}
 
-	// 3. The four queries in Prometheus. Traffic keeps flowing meanwhile,
-	// so that the rates have samples to work on.
+	// 3. The four queries in Prometheus, each answering a series for every
+	// hop of the mesh (queries.Hops). Traffic keeps flowing meanwhile, so
+	// that the rates have samples to work on and every hop carries some.
 	if c.PrometheusURL == "" {
 		c.logf("step metrics: skipped (no --prometheus-url: Prometheus is off)")
 		return nil
@@ -120,14 +121,15 @@ func (c *Checker) Run(ctx context.Context) error {
 				err = CheckSeries(series)
 			}
 			if err != nil {
-				err = fmt.Errorf("%s: %w", q.Expr, err)
+				err = fmt.Errorf("query %s: %w", q.Name, err)
 			}
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		c.logf("step metrics: ok, %d series for %s", len(series), q.Expr)
+		c.logf("step metrics: ok, query %s has a series for each of the %d hops (%s), %d series in all: %s",
+			q.Name, len(queries.Hops), hopList(queries.Hops), len(series), q.Expr)
 	}
 	return nil
 }
@@ -353,7 +355,10 @@ func ParseQueryResult(body []byte) ([]map[string]string, error) {
 	return out, nil
 }
 
-// CheckSeries wants at least one series, each labelled app and cluster.
+// CheckSeries wants every series labelled app and cluster, and a series
+// for each hop of the mesh (queries.Hops); series for anything else (the
+// jaeger cluster, say) may come on top. The error names the missing hops
+// and the hops the series did carry.
 func CheckSeries(series []map[string]string) error {
 	if len(series) == 0 {
 		return errors.New("no series yet (has Prometheus scraped statsd_exporter twice since traffic began?)")
@@ -363,7 +368,26 @@ func CheckSeries(series []map[string]string) error {
 			return fmt.Errorf("series %v lacks the app or cluster label", s)
 		}
 	}
+	if missing := queries.Missing(series); len(missing) > 0 {
+		var got []queries.Hop
+		for _, s := range series {
+			if h := (queries.Hop{App: s["app"], Cluster: s["cluster"]}); !slices.Contains(got, h) {
+				got = append(got, h)
+			}
+		}
+		sort.Slice(got, func(i, j int) bool { return got[i].String() < got[j].String() })
+		return fmt.Errorf("no series for %s (its series are for %s)", hopList(missing), hopList(got))
+	}
 	return nil
+}
+
+// hopList writes hops as "ingress->frontend, frontend->user".
+func hopList(hops []queries.Hop) string {
+	out := make([]string, len(hops))
+	for i, h := range hops {
+		out[i] = h.String()
+	}
+	return strings.Join(out, ", ")
 }
 
 // keepTraffic sends GET / through the ingress every Interval until stopped.

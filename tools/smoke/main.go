@@ -10,8 +10,14 @@
 //     frontend, user, order and item: the Zipkin service name of each span
 //     is the reporting Envoy's node.cluster, which the chart sets to the
 //     service name.
-//  3. metrics: each of the four DESIGN.md queries must return series
-//     labelled app and cluster from Prometheus.
+//  3. metrics: each of the four DESIGN.md queries (charts/queries) must
+//     return from Prometheus, while the checker keeps traffic flowing, a
+//     series for every hop of the mesh (queries.Hops: ingress->frontend,
+//     frontend->user, frontend->order, order->item), each hop being the
+//     series' labels app (the calling Envoy's role) and cluster (the Envoy
+//     cluster it calls); more series (app=user,cluster=jaeger, ...) are
+//     fine, a series without app or cluster is not. A failure names the
+//     query and the missing hops.
 //
 // Steps retry until --timeout (traces are batched, scrapes take their
 // interval); a step that still fails says which one and why, and the

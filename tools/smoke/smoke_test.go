@@ -39,7 +39,8 @@ type fakeDemo struct {
 	mu             sync.Mutex
 	report         report.Report
 	traceServices  []string
-	series         []map[string]string
+	series         []map[string]string            // the answer to every query...
+	seriesFor      map[string][]map[string]string // ...but these, by expression
 	promError      string
 	requestIDs     []string // seen at the ingress, in order
 	queried        []string // expressions seen by Prometheus
@@ -50,8 +51,32 @@ func newFakeDemo() *fakeDemo {
 	return &fakeDemo{
 		report:        seedReport(),
 		traceServices: []string{"ingress", "frontend", "user", "order", "item"},
-		series:        []map[string]string{{"app": "frontend", "cluster": "user"}, {"app": "order", "cluster": "item"}},
+		series:        allHops(),
 	}
+}
+
+// allHops are series for every hop of the mesh, and two that are no hop
+// (the checker must accept them on top).
+func allHops() []map[string]string {
+	return []map[string]string{
+		{"app": "ingress", "cluster": "frontend"},
+		{"app": "frontend", "cluster": "user"},
+		{"app": "frontend", "cluster": "order"},
+		{"app": "order", "cluster": "item"},
+		{"app": "user", "cluster": "jaeger"},
+		{"app": "item", "cluster": "jaeger"},
+	}
+}
+
+// withoutHops are allHops but those of the given hops.
+func withoutHops(drop ...queries.Hop) []map[string]string {
+	var out []map[string]string
+	for _, s := range allHops() {
+		if !slices.Contains(drop, queries.Hop{App: s["app"], Cluster: s["cluster"]}) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (f *fakeDemo) ingress(w http.ResponseWriter, r *http.Request) {
@@ -101,8 +126,12 @@ func (f *fakeDemo) prometheus(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"status": "error", "errorType": "bad_data", "error": f.promError})
 		return
 	}
+	series := f.series
+	if s, ok := f.seriesFor[q]; ok {
+		series = s
+	}
 	var result []any
-	for _, s := range f.series {
+	for _, s := range series {
 		result = append(result, map[string]any{"metric": s, "value": []any{1764158400.123, "0.25"}})
 	}
 	json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
@@ -147,7 +176,9 @@ func TestAllStepsPass(t *testing.T) {
 			t.Errorf("never queried %s", q.Expr)
 		}
 	}
-	for _, want := range []string{"step report: ok, 3 users, 3 orders", "step trace: ok", "step metrics: ok, 2 series for sum(envoy_upstream_cx_total) by (app,cluster)"} {
+	for _, want := range []string{"step report: ok, 3 users, 3 orders", "step trace: ok",
+		"step metrics: ok, query envoy_example:upstream_rq_time:p95 has a series for each of the 4 hops (ingress->frontend, frontend->user, frontend->order, order->item), 6 series in all: histogram_quantile(",
+		"step metrics: ok, query envoy_example:upstream_cx_total:sum has a series for each of the 4 hops (ingress->frontend, frontend->user, frontend->order, order->item), 6 series in all: sum(envoy_upstream_cx_total) by (app,cluster)"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
@@ -166,7 +197,20 @@ func TestFailingStepsSayWhichAndWhy(t *testing.T) {
 		{"item not resolved", func(f *fakeDemo) { f.report[1].Orders[0].Items[0].Name = "" }, "report", "item 5 has no name"},
 		{"order without items", func(f *fakeDemo) { f.report[0].Orders[1].Items = nil }, "report", "order 2 of User One has no items"},
 		{"no item spans", func(f *fakeDemo) { f.traceServices = []string{"ingress", "frontend", "user", "order"} }, "trace", "none from [item]"},
-		{"no series", func(f *fakeDemo) { f.series = nil }, "metrics", "no series yet"},
+		{"no series", func(f *fakeDemo) { f.series = nil }, "metrics", "query envoy_example:upstream_rq_time:p95: no series yet"},
+		{"one hop missing", func(f *fakeDemo) { f.series = withoutHops(queries.Hop{App: "order", Cluster: "item"}) }, "metrics",
+			"query envoy_example:upstream_rq_time:p95: no series for order->item (its series are for frontend->order, frontend->user, ingress->frontend, item->jaeger, user->jaeger)"},
+		{"two hops missing", func(f *fakeDemo) {
+			f.series = withoutHops(queries.Hop{App: "ingress", Cluster: "frontend"}, queries.Hop{App: "frontend", Cluster: "order"})
+		}, "metrics", "query envoy_example:upstream_rq_time:p95: no series for ingress->frontend, frontend->order ("},
+		// The first three queries answer every hop, the last one not.
+		{"last query lacks a hop", func(f *fakeDemo) {
+			f.seriesFor = map[string][]map[string]string{queries.Design[3].Expr: withoutHops(queries.Hop{App: "frontend", Cluster: "user"})}
+		}, "metrics", "query envoy_example:upstream_cx_total:sum: no series for frontend->user ("},
+		// A series per hop in all, but the hop needs app and cluster on one series.
+		{"labels of a hop split", func(f *fakeDemo) {
+			f.series = append(withoutHops(queries.Hop{App: "order", Cluster: "item"}), map[string]string{"app": "order", "cluster": "user"})
+		}, "metrics", "no series for order->item ("},
 		{"no cluster label", func(f *fakeDemo) { f.series = []map[string]string{{"app": "user"}} }, "metrics", "lacks the app or cluster label"},
 		{"query refused", func(f *fakeDemo) { f.promError = "parse error" }, "metrics", "bad_data: parse error"},
 	} {
@@ -255,6 +299,17 @@ func TestFlags(t *testing.T) {
 	out.Reset()
 	code = run([]string{"--ingress-url=" + c.IngressURL, "--prometheus-url=" + c.PrometheusURL, "--timeout=300ms", "--retry-interval=10ms"}, &out)
 	if code != 1 || !strings.Contains(out.String(), "smoke: FAIL step metrics") {
+		t.Errorf("exit %d:\n%s", code, out.String())
+	}
+	// Series for three hops of four are no pass either.
+	f.mu.Lock()
+	f.series = withoutHops(queries.Hop{App: "order", Cluster: "item"})
+	f.mu.Unlock()
+	out.Reset()
+	code = run([]string{"--ingress-url=" + c.IngressURL, "--prometheus-url=" + c.PrometheusURL, "--timeout=300ms", "--retry-interval=10ms"}, &out)
+	if code != 1 || !strings.Contains(out.String(), "smoke: FAIL step metrics: still failing after") ||
+		!strings.Contains(out.String(), "query envoy_example:upstream_rq_time:p95: no series for order->item (") ||
+		strings.Contains(out.String(), "PASS") || strings.Contains(out.String(), "step metrics: ok") {
 		t.Errorf("exit %d:\n%s", code, out.String())
 	}
 }
