@@ -2,9 +2,14 @@
 
 // Package e2e installs the chart on a real Kubernetes (whatever KUBECONFIG
 // points at: the local cluster of ci/cluster, kind or minikube) and walks
-// the user's flows: install, helm test, the report through the ingress, a
-// trace in Jaeger, the four queries in Prometheus, scaling user, losing a
-// user pod under load, and uninstall.
+// the user's flows, then proves what a mesh is for: no request lost while
+// pods come and go. Every disruption runs under load from a fortio pod in
+// the cluster (load_test.go) and must end with 0 failed requests.
+//
+// It runs in its own namespace, labelled for the "restricted" Pod Security
+// Standard (the API server refuses any pod that breaks it), under a release
+// name other than demo, so that a regression in security contexts or in
+// name handling fails it.
 //
 //	make e2e                                  # local cluster, built and torn down
 //	KUBECONFIG=~/.kube/config E2E_LOAD=kind make e2e
@@ -21,13 +26,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
@@ -41,16 +47,16 @@ import (
 // settings are read from the environment so that the same test runs
 // against any cluster.
 type settings struct {
-	release   string // E2E_RELEASE, default demo
-	namespace string // E2E_NAMESPACE, default default
+	release   string // E2E_RELEASE, default shop (not demo: names must not be hard-coded)
+	namespace string // E2E_NAMESPACE, default envoy-example-e2e (labelled restricted)
 	load      string // E2E_LOAD: how images reach the nodes: ctr, kind, minikube or none
 	values    []string
 }
 
 func readSettings() settings {
 	s := settings{
-		release:   envOr("E2E_RELEASE", "demo"),
-		namespace: envOr("E2E_NAMESPACE", "default"),
+		release:   envOr("E2E_RELEASE", "shop"),
+		namespace: envOr("E2E_NAMESPACE", "envoy-example-e2e"),
 		load:      envOr("E2E_LOAD", "ctr"),
 	}
 	// E2E_VALUES: extra values files, comma-separated; the local cluster
@@ -87,16 +93,22 @@ func step(t *testing.T, name string, fn func(t *testing.T)) {
 	start := time.Now()
 	ok := t.Run(name, fn)
 	t.Logf("step %s: %s in %s", name, map[bool]string{true: "PASS", false: "FAIL"}[ok], time.Since(start).Round(time.Millisecond))
+	fmt.Printf("e2e: step %s: %s in %s\n", name, map[bool]string{true: "PASS", false: "FAIL"}[ok], time.Since(start).Round(time.Second))
 	if !ok {
 		t.FailNow()
 	}
 }
 
+// workloads are the Deployments of a release, by component.
+var workloads = []string{"ingress", "frontend", "user", "order", "item"}
+
+var deleteNow = metav1.DeleteOptions{}
+
 func TestDemo(t *testing.T) {
 	s := readSettings()
 	root := repoRoot(t)
 	k := connect(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Minute)
 	defer cancel()
 
 	chart := filepath.Join(root, "charts", "envoy-example")
@@ -114,16 +126,52 @@ func TestDemo(t *testing.T) {
 		t.Logf("go tool helm %s (%s)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
 		return out
 	}
+	upgrade := func(t *testing.T, set ...string) {
+		t.Helper()
+		args := []string{"upgrade", s.release, chart, "--reuse-values", "--wait", "--timeout", "10m"}
+		for _, kv := range set {
+			args = append(args, "--set-string", kv)
+		}
+		helm(t, args...)
+	}
+	// replicas sets the replicas of the given components and waits until
+	// exactly that many pods of each exist, all Ready: the pods a scale
+	// down removes are gone, not just terminating.
+	replicas := func(t *testing.T, n int, components ...string) {
+		t.Helper()
+		var set []string
+		for _, c := range components {
+			if c == "ingress" {
+				set = append(set, fmt.Sprintf("ingress.replicas=%d", n))
+			} else {
+				set = append(set, fmt.Sprintf("services.%s.replicas=%d", c, n))
+			}
+		}
+		upgrade(t, set...)
+		for _, c := range components {
+			waitPods(t, ctx, k, s.namespace, selector(c), n)
+		}
+	}
 
 	// A failed run must not leave the release behind for the next one.
+	createdNamespace := false
 	t.Cleanup(func() {
-		if t.Failed() && os.Getenv("E2E_KEEP") == "" {
-			out, _ := k.Helm(context.Background(), "--namespace", s.namespace, "uninstall", s.release, "--ignore-not-found", "--wait")
-			t.Logf("cleanup: helm uninstall: %s", out)
+		if !t.Failed() || os.Getenv("E2E_KEEP") != "" {
+			return
+		}
+		out, _ := k.Helm(context.Background(), "--namespace", s.namespace, "uninstall", s.release, "--ignore-not-found", "--wait")
+		t.Logf("cleanup: helm uninstall: %s", out)
+		if createdNamespace {
+			_ = k.Clientset.CoreV1().Namespaces().Delete(context.Background(), s.namespace, deleteNow)
 		}
 	})
 
+	var load *loader
+	var ingress string
+	var reportBytes int
+
 	step(t, "1-install", func(t *testing.T) {
+		createdNamespace = restrictedNamespace(t, ctx, k, s.namespace)
 		run(t, root, "make", "load-images", "LOAD="+s.load)
 		args := []string{"upgrade", "--install", s.release, chart, "--wait", "--timeout", "10m"}
 		for _, f := range s.values {
@@ -143,76 +191,65 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
-	ingress := forwardToComponent(t, ctx, k, s.namespace, selector("ingress"), 8080)
+	ingress = forwardToComponent(t, ctx, k, s.namespace, selector("ingress"), 8080)
 
 	step(t, "3-report", func(t *testing.T) {
 		var rep report.Report
 		eventually(t, ctx, time.Minute, "GET / through the ingress", func() error {
 			var err error
-			rep, err = getReport(ingress, "e2e-report")
+			rep, reportBytes, err = getReport(ingress, "e2e-report")
 			return err
 		})
 		if err := checkReport(rep); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("report: %d users, every item resolved", len(rep))
+		t.Logf("report: %d users, every item resolved (%d bytes)", len(rep), reportBytes)
 	})
 
 	step(t, "4-trace", func(t *testing.T) {
 		jaeger := forwardToComponent(t, ctx, k, s.namespace, selector("jaeger"), 16686)
 		requestID := fmt.Sprintf("e2e-trace-%d", time.Now().UnixNano())
-		if _, err := getReport(ingress, requestID); err != nil {
+		if _, _, err := getReport(ingress, requestID); err != nil {
 			t.Fatalf("GET / with x-request-id %s: %v", requestID, err)
 		}
 		want := []string{"ingress", "frontend", "user", "order", "item"}
-		eventually(t, ctx, 2*time.Minute, "the trace of x-request-id "+requestID+" in Jaeger", func() error {
-			services, err := traceServices(jaeger, requestID)
+		eventually(t, ctx, 2*time.Minute, "one trace of x-request-id "+requestID+" with spans of "+strings.Join(want, ", "), func() error {
+			traceID, services, err := oneTrace(jaeger, requestID, want)
 			if err != nil {
 				return err
 			}
-			for _, w := range want {
-				if !services[w] {
-					return fmt.Errorf("trace has spans from %v, none from %s", keys(services), w)
-				}
-			}
-			t.Logf("trace of %s has spans from %v", requestID, keys(services))
+			t.Logf("trace %s (x-request-id %s) has spans from %v", traceID, requestID, services)
 			return nil
 		})
 	})
 
-	step(t, "5-prometheus", func(t *testing.T) {
+	step(t, "5-metrics-per-hop", func(t *testing.T) {
 		prom := forwardToComponent(t, ctx, k, s.namespace, selector("prometheus"), 9090)
 		// Keep a little traffic flowing so that rate() has two samples.
 		stop := backgroundLoad(ingress, 2)
 		defer stop()
 		for _, q := range queries.Design {
-			eventually(t, ctx, 3*time.Minute, "query "+q.Expr, func() error {
+			eventually(t, ctx, 3*time.Minute, "query "+q.Name+" for every hop", func() error {
 				series, err := promQuery(prom, q.Expr)
 				if err != nil {
 					return err
 				}
-				if len(series) == 0 {
-					return fmt.Errorf("no series yet")
+				if missing := queries.Missing(series); len(missing) > 0 {
+					return fmt.Errorf("no series for %v", missing)
 				}
-				for _, labels := range series {
-					if labels["app"] == "" || labels["cluster"] == "" {
-						return fmt.Errorf("series %v lacks app or cluster", labels)
-					}
-				}
-				t.Logf("%d series for %s", len(series), q.Expr)
+				t.Logf("%s: %d series, every hop among them (%v)", q.Name, len(series), queries.Hops)
 				return nil
 			})
 		}
 	})
 
-	step(t, "6-scale-user", func(t *testing.T) {
-		helm(t, "upgrade", s.release, chart, "--reuse-values", "--set", "services.user.replicas=3", "--wait", "--timeout", "5m")
-		eventually(t, ctx, 3*time.Minute, "three user pods Ready", func() error {
-			pods, err := k.ReadyPods(ctx, s.namespace, selector("user"))
-			if err == nil && len(pods) != 3 {
-				err = fmt.Errorf("%d ready", len(pods))
-			}
-			return err
+	// From here on, every disruption runs under load from inside the
+	// cluster, to the ingress Service.
+	load = newLoader(t, ctx, k, s.namespace, fmt.Sprintf("http://%s-ingress:8080/", s.release), reportBytes)
+
+	step(t, "6-scale-user-up", func(t *testing.T) {
+		underLoad(t, ctx, load, "scale user 1 -> 3", func(t *testing.T) {
+			replicas(t, 3, "user")
 		})
 		// frontend is the caller of user: each of its Envoys must see the
 		// three endpoints (DNS refresh, then active health checks).
@@ -233,35 +270,223 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
-	step(t, "7-lose-a-pod-under-load", func(t *testing.T) {
-		pods, err := k.ReadyPods(ctx, s.namespace, selector("user"))
-		if err != nil || len(pods) == 0 {
-			t.Fatalf("user pods: %v", err)
-		}
-		victim := pods[0].Name
-		// 20 requests per second for 30 seconds; the pod goes after 5.
-		const rps, duration = 20, 30 * time.Second
-		go func() {
-			time.Sleep(5 * time.Second)
-			if err := k.Clientset.CoreV1().Pods(s.namespace).Delete(ctx, victim, metav1.DeleteOptions{}); err != nil {
-				t.Errorf("delete %s: %v", victim, err)
-			}
-		}()
-		sent, failed, firstErr := steadyLoad(ingress, rps, duration)
-		t.Logf("deleted %s during %d requests at %d/s: %d failed requests (goal: 0) %v", victim, sent, rps, failed, firstErr)
-		fmt.Printf("e2e: failed requests while a user pod was deleted: %d of %d\n", failed, sent)
-		if sent == 0 || failed*10 > sent {
-			t.Fatalf("%d of %d requests failed while a user pod went away", failed, sent)
+	step(t, "7-scale-user-down", func(t *testing.T) {
+		underLoad(t, ctx, load, "scale user 3 -> 1", func(t *testing.T) {
+			replicas(t, 1, "user")
+		})
+	})
+
+	step(t, "8-lose-a-pod", func(t *testing.T) {
+		replicas(t, 2, "user", "order", "item")
+		for _, c := range []string{"user", "order", "item"} {
+			underLoad(t, ctx, load, "delete one of 2 "+c+" pods", func(t *testing.T) {
+				losePod(t, ctx, k, s.namespace, selector(c))
+			})
 		}
 	})
 
-	step(t, "8-uninstall", func(t *testing.T) {
+	step(t, "9-rolling-upgrade-1-replica", func(t *testing.T) {
+		replicas(t, 1, "user", "order", "item")
+		underLoad(t, ctx, load, "helm upgrade rolling all 5 workloads at 1 replica", func(t *testing.T) {
+			rollEverything(t, ctx, k, s, upgrade, selector)
+		})
+	})
+
+	step(t, "10-rolling-upgrade-2-replicas", func(t *testing.T) {
+		replicas(t, 2, workloads...)
+		underLoad(t, ctx, load, "helm upgrade rolling all 5 workloads at 2 replicas", func(t *testing.T) {
+			rollEverything(t, ctx, k, s, upgrade, selector)
+		})
+	})
+
+	step(t, "11-uninstall", func(t *testing.T) {
 		helm(t, "uninstall", s.release, "--wait", "--timeout", "5m")
 		instance := "app.kubernetes.io/instance=" + s.release
 		eventually(t, ctx, 3*time.Minute, "nothing of the release left", func() error {
 			return leftovers(ctx, k, s.namespace, instance)
 		})
+		if createdNamespace {
+			if err := k.Clientset.CoreV1().Namespaces().Delete(ctx, s.namespace, deleteNow); err != nil {
+				t.Errorf("delete namespace %s: %v", s.namespace, err)
+			}
+		}
 	})
+}
+
+// restrictedNamespace makes sure namespace exists and enforces the
+// "restricted" Pod Security Standard, and says whether it created it.
+func restrictedNamespace(t *testing.T, ctx context.Context, k *kube.Client, namespace string) bool {
+	t.Helper()
+	labels := map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted",
+		"pod-security.kubernetes.io/audit":   "restricted",
+		"pod-security.kubernetes.io/warn":    "restricted",
+	}
+	nss := k.Clientset.CoreV1().Namespaces()
+	ns, err := nss.Get(ctx, namespace, metav1.GetOptions{})
+	created := false
+	switch {
+	case apierrors.IsNotFound(err):
+		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace, Labels: labels}}
+		if _, err := nss.Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create namespace %s: %v", namespace, err)
+		}
+		created = true
+	case err != nil:
+		t.Fatalf("namespace %s: %v", namespace, err)
+	default:
+		if ns.Labels == nil {
+			ns.Labels = map[string]string{}
+		}
+		for k, v := range labels {
+			ns.Labels[k] = v
+		}
+		if _, err := nss.Update(ctx, ns, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("label namespace %s: %v", namespace, err)
+		}
+	}
+	t.Logf("namespace %s enforces pod-security.kubernetes.io/enforce=restricted (created: %v)", namespace, created)
+	return created
+}
+
+// waitPods waits until exactly n pods match selector, all Ready and none
+// being deleted.
+func waitPods(t *testing.T, ctx context.Context, k *kube.Client, namespace, selector string, n int) {
+	t.Helper()
+	eventually(t, ctx, 5*time.Minute, fmt.Sprintf("exactly %d Ready pods with %s", n, selector), func() error {
+		all, err := k.Pods(ctx, namespace, selector)
+		if err != nil {
+			return err
+		}
+		ready, err := k.ReadyPods(ctx, namespace, selector)
+		if err != nil {
+			return err
+		}
+		if len(all) != n || len(ready) != n {
+			return fmt.Errorf("%d pods, %d of them Ready and not terminating", len(all), len(ready))
+		}
+		return nil
+	})
+}
+
+// losePod deletes one pod of a component and returns once the API shows
+// the pod gone (terminated and removed) and as many Ready pods as before,
+// one of them its replacement.
+func losePod(t *testing.T, ctx context.Context, k *kube.Client, namespace, selector string) {
+	t.Helper()
+	before, err := k.ReadyPods(ctx, namespace, selector)
+	if err != nil || len(before) < 2 {
+		t.Fatalf("pods with %s: %v (%d Ready, want at least 2)", selector, err, len(before))
+	}
+	victim := before[0]
+	start := time.Now()
+	if err := k.Clientset.CoreV1().Pods(namespace).Delete(ctx, victim.Name, deleteNow); err != nil {
+		t.Fatalf("delete %s: %v", victim.Name, err)
+	}
+	eventually(t, ctx, 3*time.Minute, victim.Name+" gone", func() error {
+		_, err := k.Clientset.CoreV1().Pods(namespace).Get(ctx, victim.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err == nil {
+			return fmt.Errorf("still there")
+		}
+		return err
+	})
+	gone := time.Since(start)
+	var replacement string
+	eventually(t, ctx, 3*time.Minute, fmt.Sprintf("%d Ready pods with %s again", len(before), selector), func() error {
+		now, err := k.ReadyPods(ctx, namespace, selector)
+		if err != nil {
+			return err
+		}
+		if len(now) != len(before) {
+			return fmt.Errorf("%d Ready", len(now))
+		}
+		for _, p := range now {
+			if p.UID != victim.UID && !containsPod(before, p) {
+				replacement = p.Name
+			}
+		}
+		if replacement == "" {
+			return fmt.Errorf("no replacement Ready yet")
+		}
+		return nil
+	})
+	t.Logf("deleted %s: gone after %s, replacement %s Ready after %s", victim.Name, gone.Round(time.Second), replacement, time.Since(start).Round(time.Second))
+}
+
+func containsPod(pods []corev1.Pod, p corev1.Pod) bool {
+	for _, q := range pods {
+		if q.UID == p.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// rollEverything changes the pod template of every workload with a helm
+// upgrade and returns once the API shows each Deployment rolled out: every
+// pod of the new template, Ready, and no pod of an old one left.
+func rollEverything(t *testing.T, ctx context.Context, k *kube.Client, s settings, upgrade func(*testing.T, ...string), selector func(string) string) {
+	t.Helper()
+	before := map[string]map[string]bool{}
+	for _, c := range workloads {
+		pods, err := k.Pods(ctx, s.namespace, selector(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[c] = map[string]bool{}
+		for _, p := range pods {
+			before[c][p.Name] = true
+		}
+	}
+	rollout := fmt.Sprintf("rollout.podAnnotations.e2e-rollout=%d", time.Now().UnixNano())
+	upgrade(t, rollout)
+	for _, c := range workloads {
+		name := s.release + "-" + c
+		eventually(t, ctx, 5*time.Minute, name+" rolled out, no old pod left", func() error {
+			d, err := k.Clientset.AppsV1().Deployments(s.namespace).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if err := rolledOut(d); err != nil {
+				return err
+			}
+			pods, err := k.Pods(ctx, s.namespace, selector(c))
+			if err != nil {
+				return err
+			}
+			for _, p := range pods {
+				if before[c][p.Name] {
+					return fmt.Errorf("old pod %s still there", p.Name)
+				}
+			}
+			if want := int(*d.Spec.Replicas); len(pods) != want {
+				return fmt.Errorf("%d pods, want %d", len(pods), want)
+			}
+			return nil
+		})
+	}
+	t.Logf("all of %v rolled out with %s", workloads, rollout)
+}
+
+// rolledOut says why a Deployment has not finished its rollout yet, as
+// `kubectl rollout status` judges it.
+func rolledOut(d *appsv1.Deployment) error {
+	want := *d.Spec.Replicas
+	st := d.Status
+	switch {
+	case st.ObservedGeneration < d.Generation:
+		return fmt.Errorf("generation %d not observed yet", d.Generation)
+	case st.UpdatedReplicas < want:
+		return fmt.Errorf("%d of %d replicas updated", st.UpdatedReplicas, want)
+	case st.Replicas > st.UpdatedReplicas:
+		return fmt.Errorf("%d old replicas pending termination", st.Replicas-st.UpdatedReplicas)
+	case st.AvailableReplicas < st.UpdatedReplicas:
+		return fmt.Errorf("%d of %d updated replicas available", st.AvailableReplicas, st.UpdatedReplicas)
+	}
+	return nil
 }
 
 // run runs a command in dir, streaming nothing, and fails the test with its
@@ -281,25 +506,26 @@ func run(t *testing.T, dir string, args ...string) string {
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}
 
-func getReport(addr, requestID string) (report.Report, error) {
+func getReport(addr, requestID string) (report.Report, int, error) {
 	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("x-request-id", requestID)
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status %d: %s", resp.StatusCode, body)
+		return nil, 0, fmt.Errorf("status %d: %s", resp.StatusCode, body)
 	}
-	return report.Decode(bytes.NewReader(body))
+	rep, err := report.Decode(bytes.NewReader(body))
+	return rep, len(body), err
 }
 
 // checkReport checks the seed data came through every hop: three users,
@@ -328,39 +554,52 @@ func checkReport(rep report.Report) error {
 	return nil
 }
 
-// traceServices finds the trace that Envoy tagged with the request id and
-// returns the services (Envoy node clusters) that reported spans in it.
-func traceServices(jaeger, requestID string) (map[string]bool, error) {
+// oneTrace finds the trace that Envoy tagged with the request id and
+// checks that this one trace (one trace ID) has spans from every service
+// in want, as named by Envoy's node.cluster.
+func oneTrace(jaeger, requestID string, want []string) (traceID string, services []string, err error) {
 	tags, _ := json.Marshal(map[string]string{"guid:x-request-id": requestID})
 	q := url.Values{"service": {"ingress"}, "tags": {string(tags)}, "limit": {"5"}, "lookback": {"1h"}}
 	resp, err := httpClient.Get("http://" + jaeger + "/api/traces?" + q.Encode())
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	defer resp.Body.Close()
 	var body struct {
 		Data []struct {
+			TraceID   string `json:"traceID"`
 			Processes map[string]struct {
 				ServiceName string `json:"serviceName"`
 			} `json:"processes"`
 		} `json:"data"`
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("jaeger: status %d", resp.StatusCode)
+		return "", nil, fmt.Errorf("jaeger: status %d", resp.StatusCode)
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return nil, fmt.Errorf("jaeger: %v", err)
+		return "", nil, fmt.Errorf("jaeger: %v", err)
 	}
 	if len(body.Data) == 0 {
-		return nil, fmt.Errorf("no trace yet")
+		return "", nil, fmt.Errorf("no trace yet")
 	}
-	services := map[string]bool{}
+	var seen []string
 	for _, tr := range body.Data {
+		have := map[string]bool{}
 		for _, p := range tr.Processes {
-			services[p.ServiceName] = true
+			have[p.ServiceName] = true
 		}
+		var missing []string
+		for _, w := range want {
+			if !have[w] {
+				missing = append(missing, w)
+			}
+		}
+		if len(missing) == 0 {
+			return tr.TraceID, keys(have), nil
+		}
+		seen = append(seen, fmt.Sprintf("trace %s has spans from %v, none from %v", tr.TraceID, keys(have), missing))
 	}
-	return services, nil
+	return "", nil, fmt.Errorf("no single trace covers every service: %s", strings.Join(seen, "; "))
 }
 
 func promQuery(prom, query string) ([]map[string]string, error) {
@@ -414,41 +653,6 @@ func healthyEndpoints(admin, cluster string) (int, error) {
 	return n, nil
 }
 
-// steadyLoad sends rps requests per second for duration and counts the
-// requests that did not return a full report.
-func steadyLoad(addr string, rps int, duration time.Duration) (sent, failed int64, firstErr error) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	tick := time.NewTicker(time.Second / time.Duration(rps))
-	defer tick.Stop()
-	end := time.After(duration)
-	for i := 0; ; i++ {
-		select {
-		case <-end:
-			wg.Wait()
-			return sent, failed, firstErr
-		case <-tick.C:
-			wg.Add(1)
-			atomic.AddInt64(&sent, 1)
-			go func(i int) {
-				defer wg.Done()
-				rep, err := getReport(addr, fmt.Sprintf("e2e-load-%d", i))
-				if err == nil {
-					err = checkReport(rep)
-				}
-				if err != nil {
-					atomic.AddInt64(&failed, 1)
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-				}
-			}(i)
-		}
-	}
-}
-
 // backgroundLoad sends rps requests per second until stopped, bounded to
 // five minutes in any case.
 func backgroundLoad(addr string, rps int) (stop func()) {
@@ -464,7 +668,7 @@ func backgroundLoad(addr string, rps int) (stop func()) {
 			case <-limit:
 				return
 			case <-tick.C:
-				_, _ = getReport(addr, "e2e-background")
+				_, _, _ = getReport(addr, "e2e-background")
 			}
 		}
 	}()
@@ -515,5 +719,6 @@ func keys(m map[string]bool) []string {
 	for k := range m {
 		out = append(out, k)
 	}
+	sort.Strings(out)
 	return out
 }

@@ -281,7 +281,7 @@ func (c *Client) StartFortio(ctx context.Context, namespace, image string, pullP
 	uid := int64(65534)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "fortio", Namespace: namespace, Labels: map[string]string{
-			"app.kubernetes.io/name": "fortio", "app.kubernetes.io/component": "fortio", "app.kubernetes.io/part-of": "envoy-example-bench",
+			"app.kubernetes.io/name": "fortio", "app.kubernetes.io/component": "fortio", "app.kubernetes.io/part-of": "envoy-example-load",
 		}},
 		Spec: corev1.PodSpec{
 			AutomountServiceAccountToken: &no,

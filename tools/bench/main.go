@@ -36,7 +36,7 @@ import (
 
 	"github.com/envoy-example/envoy-example/internal/kube"
 	"github.com/envoy-example/envoy-example/internal/repo"
-	"github.com/envoy-example/envoy-example/tools/bench/internal/fortio"
+	"github.com/envoy-example/envoy-example/internal/fortio"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/promtext"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/report"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/usage"

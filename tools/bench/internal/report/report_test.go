@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envoy-example/envoy-example/tools/bench/internal/fortio"
+	"github.com/envoy-example/envoy-example/internal/fortio"
 )
 
 // synthetic builds the runs of a small bench: two rounds at concurrency 1

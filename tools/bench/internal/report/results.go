@@ -10,7 +10,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/envoy-example/envoy-example/tools/bench/internal/fortio"
+	"github.com/envoy-example/envoy-example/internal/fortio"
 )
 
 // Modes: the sidecar mesh (the chart's default) and the mesh bypassed

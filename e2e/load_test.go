@@ -1,0 +1,206 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/envoy-example/envoy-example/internal/fortio"
+	"github.com/envoy-example/envoy-example/internal/kube"
+	"github.com/envoy-example/envoy-example/internal/repo"
+)
+
+// The load every disruption step runs under: a fortio pod in the release's
+// namespace sends GET / to the ingress Service (through kube-proxy, as any
+// client in the cluster would), not to a port-forward.
+const (
+	// loadQPS is what fortio is asked for; each step requires at least
+	// minQPS reached over the whole run (start and stop cost a little).
+	loadQPS     = 60
+	minQPS      = 50
+	loadConns   = 8
+	loadTimeout = 10 * time.Second
+	// settleAfter: the load goes on this long after a disruption is over,
+	// so that a late failure (a caller still sending to a pod that is gone)
+	// is counted.
+	settleAfter = 10 * time.Second
+	// maxLoad bounds every run: fortio stops by itself after this, whatever
+	// happens to the test.
+	maxLoad = 10 * time.Minute
+)
+
+// loader starts fortio runs from one fortio pod.
+type loader struct {
+	k         *kube.Client
+	namespace string
+	pod       string
+	target    string
+	// reportBytes is the size of a full report's body: a 200 answer
+	// shorter than that is a failed request too.
+	reportBytes int
+}
+
+// fortioImage is the image `make component-images` builds from versions.mk.
+func fortioImage(t *testing.T) string {
+	t.Helper()
+	v, err := repo.Pin("FORTIO_VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "fortio/fortio:" + strings.TrimPrefix(v, "v")
+}
+
+func newLoader(t *testing.T, ctx context.Context, k *kube.Client, namespace, target string, reportBytes int) *loader {
+	t.Helper()
+	image := fortioImage(t)
+	pod, err := k.StartFortio(ctx, namespace, image, corev1.PullIfNotPresent)
+	if err != nil {
+		t.Fatalf("fortio pod (%s): %v", image, err)
+	}
+	t.Cleanup(func() {
+		_ = k.Clientset.CoreV1().Pods(namespace).Delete(context.Background(), pod.Name, deleteNow)
+	})
+	return &loader{k: k, namespace: namespace, pod: pod.Name, target: target, reportBytes: reportBytes}
+}
+
+// loadRun is one fortio run in progress.
+type loadRun struct {
+	l        *loader
+	id       int64
+	resultID string
+	started  time.Time
+}
+
+// start starts a run in the background (fortio's REST API, async); it ends
+// when stopped, or after maxLoad.
+func (l *loader) start(ctx context.Context) (*loadRun, error) {
+	q := url.Values{}
+	q.Set("url", l.target)
+	q.Set("qps", strconv.Itoa(loadQPS))
+	q.Set("c", strconv.Itoa(loadConns))
+	q.Set("t", maxLoad.String())
+	q.Set("timeout", loadTimeout.String())
+	q.Set("async", "on")
+	q.Set("save", "on")
+	q.Set("r", "0.0001")
+	q.Set("p", "50,99,99.9")
+	raw, err := l.k.PodGet(ctx, l.namespace, l.pod, kube.FortioPort, "fortio/rest/run", q)
+	if err != nil {
+		return nil, fmt.Errorf("fortio run: %w", err)
+	}
+	var reply struct {
+		Message  string
+		RunID    int64
+		ResultID string
+	}
+	if err := json.Unmarshal(raw, &reply); err != nil || reply.RunID == 0 || reply.ResultID == "" {
+		return nil, fmt.Errorf("fortio run: unexpected answer %s (%v)", raw, err)
+	}
+	return &loadRun{l: l, id: reply.RunID, resultID: reply.ResultID, started: time.Now()}, nil
+}
+
+// stop ends the run and returns fortio's result.
+func (r *loadRun) stop(ctx context.Context) (*fortio.Result, error) {
+	l := r.l
+	q := url.Values{"runid": {strconv.FormatInt(r.id, 10)}, "wait": {"true"}}
+	if _, err := l.k.PodGet(ctx, l.namespace, l.pod, kube.FortioPort, "fortio/rest/stop", q); err != nil {
+		return nil, fmt.Errorf("fortio stop: %w", err)
+	}
+	// The result is saved as the run ends: poll for it briefly.
+	var lastErr error
+	for i := 0; i < 30; i++ {
+		raw, err := l.k.PodGet(ctx, l.namespace, l.pod, kube.FortioPort, "fortio/data/"+r.resultID+".json", nil)
+		if err == nil {
+			return fortio.Parse(bytes.NewReader(raw))
+		}
+		lastErr = err
+		time.Sleep(time.Second)
+	}
+	return nil, fmt.Errorf("fortio result %s: %w", r.resultID, lastErr)
+}
+
+// verdict says what a run sent and what failed: any answer other than a
+// 200 with a full report body, or a connection error, is a failure.
+type verdict struct {
+	sent, failed int64
+	qps          float64
+	conns        int
+	codes        string
+	took         time.Duration
+}
+
+func (l *loader) judge(res *fortio.Result) verdict {
+	v := verdict{sent: res.DurationHistogram.Count, qps: res.ActualQPS, conns: res.NumThreads,
+		took: time.Duration(res.ActualDuration)}
+	var codes []string
+	for code, n := range res.RetCodes {
+		codes = append(codes, fmt.Sprintf("%s: %d", code, n))
+		if code != "200" {
+			v.failed += n
+		}
+	}
+	sort.Strings(codes)
+	v.codes = strings.Join(codes, ", ")
+	// Every 200 carried the whole report: the smallest answer (headers
+	// included) is at least the body of a full one.
+	if ok := res.RetCodes["200"]; ok > 0 && res.Sizes.Count > 0 && int(res.Sizes.Min) < l.reportBytes {
+		v.failed++ // at least one, and fortio does not say how many
+		v.codes += fmt.Sprintf("; a 200 answer of %d bytes, shorter than a full report (%d)", int(res.Sizes.Min), l.reportBytes)
+	}
+	return v
+}
+
+// underLoad runs disrupt while fortio sends GET / at loadQPS over
+// loadConns connections, keeps the load settleAfter longer, and fails the
+// step unless every request got a full report, at minQPS or more. It
+// prints "<what>: sent N, failed F at R requests/s over C connections".
+// disrupt must return only once the disruption is over (checked from the
+// API), so that the whole disruption happens under load.
+func underLoad(t *testing.T, ctx context.Context, l *loader, what string, disrupt func(t *testing.T)) {
+	t.Helper()
+	r, err := l.start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped { // a failed disruption: end the run anyway
+			_, _ = r.stop(context.Background())
+		}
+	}()
+	time.Sleep(3 * time.Second) // every connection open and busy
+	start := time.Now()
+	disrupt(t)
+	disrupted := time.Since(start)
+	time.Sleep(settleAfter)
+	res, err := r.stop(ctx)
+	stopped = true
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := l.judge(res)
+	line := fmt.Sprintf("%s: sent %d, failed %d at %.1f requests/s over %d connections (disruption %s, load %s; answers %s)",
+		what, v.sent, v.failed, v.qps, v.conns, disrupted.Round(time.Second), v.took.Round(time.Second), v.codes)
+	fmt.Println("e2e: " + line)
+	t.Log(line)
+	if v.failed > 0 {
+		t.Fatalf("%s: %d of %d requests failed", what, v.failed, v.sent)
+	}
+	if v.qps < minQPS || v.conns < loadConns {
+		t.Fatalf("%s: the load was %.1f requests/s over %d connections, want at least %d over %d", what, v.qps, v.conns, minQPS, loadConns)
+	}
+	if v.took < disrupted+settleAfter {
+		t.Fatalf("%s: the load ran %s, less than the disruption and %s after it", what, v.took, settleAfter)
+	}
+}
