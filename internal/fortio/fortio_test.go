@@ -25,7 +25,7 @@ func load(t *testing.T, path string) *Result {
 // A real result: fortio 1.68.2's REST API (/fortio/rest/run), 2
 // connections for 2s against fortio's own echo handler on loopback.
 func TestParseRealResult(t *testing.T) {
-	r := load(t, "../../testdata/fortio-echo-c2.json")
+	r := load(t, "testdata/fortio-echo-c2.json")
 	s, err := r.Summarize()
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestParseRefuses(t *testing.T) {
 // A real run of make bench on the local cluster: the fortio pod, one
 // connection for 25s against the mesh release's ingress Service.
 func TestParseBenchRun(t *testing.T) {
-	r := load(t, "../../testdata/fortio-mesh-c1.json")
+	r := load(t, "testdata/fortio-mesh-c1.json")
 	s, err := r.Summarize()
 	if err != nil {
 		t.Fatal(err)
