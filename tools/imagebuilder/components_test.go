@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/envoy-example/envoy-example/internal/testenv"
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/build"
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/layer"
 )
@@ -141,11 +142,10 @@ func TestCheapComponentImages(t *testing.T) {
 // TestHeavyComponentImages builds Jaeger, Prometheus and CoreDNS (amd64)
 // and runs each binary from its image. It takes a quarter of an hour on
 // two cores when the build cache is cold, so it runs only when
-// IMAGEBUILDER_HEAVY is set.
+// IMAGEBUILDER_HEAVY is set (`make component-images-test`); it is opt-in,
+// so it skips in CI too.
 func TestHeavyComponentImages(t *testing.T) {
-	if os.Getenv(heavyEnv) == "" {
-		t.Skipf("set %s=1 to build Jaeger, Prometheus and CoreDNS (minutes each)", heavyEnv)
-	}
+	testenv.OptIn(t, heavyEnv, "builds Jaeger, Prometheus and CoreDNS from source (minutes each; `make component-images-test` runs it)")
 	root, p := rootAndPins(t)
 	results := buildInto(t, t.TempDir(), config{root: root, components: true, only: []string{"jaeger", "prometheus", "coredns"}})
 	byName := map[string]build.Result{}

@@ -10,24 +10,21 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/envoy-example/envoy-example/internal/testenv"
 )
 
 // TestTarballsRunUnderContainerd imports docker-archive tarballs the way
 // the local cluster does (`ctr -n k8s.io images import`) into a private
 // containerd, and runs the frontend image with runc: the image must come
 // out under the name the kubelet asks for, start as its non-root user and
-// answer /healthz. It needs root and containerd, ctr and runc on PATH, as
-// on the CI machine once the cluster's packages are installed; elsewhere it
-// is skipped.
+// answer /healthz. It needs root and containerd, ctr and runc on PATH,
+// which `make test` installs as root (`make host-tools`, the Debian
+// packages containerd and runc); without them it skips, and fails under
+// CI=true (internal/testenv).
 func TestTarballsRunUnderContainerd(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run containerd")
-	}
-	for _, tool := range []string{"containerd", "ctr", "runc"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testenv.Root(t, "running containerd")
+	testenv.Commands(t, "containerd", "ctr", "runc")
 	root, p := rootAndPins(t)
 	out := t.TempDir()
 	results := buildInto(t, out, config{root: root, only: []string{"frontend"}, platforms: []string{"linux/amd64"}})

@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/envoy-example/envoy-example/internal/repo"
+	"github.com/envoy-example/envoy-example/internal/testenv"
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/build"
 	"github.com/envoy-example/envoy-example/tools/imagebuilder/internal/pins"
 )
@@ -210,12 +211,11 @@ func inImage(t *testing.T, root string, uid, gid int, args ...string) *exec.Cmd 
 	return cmd
 }
 
-// needRoot skips a check that only means something under chroot.
+// needRoot stops a check that only means something under chroot: it
+// skips without root, and fails under CI=true (internal/testenv).
 func needRoot(t *testing.T, why string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skipf("%s needs root (chroot into the image)", why)
-	}
+	testenv.Root(t, why+" (chroot into the image)")
 }
 
 // freePort returns a loopback port that was free a moment ago.

@@ -12,11 +12,11 @@ import (
 // libc, found in the host's multiarch directories.
 func TestResolveHostProgram(t *testing.T) {
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
-		t.Skip("uses the host's x86-64 libraries")
+		t.Skip("not applicable: reads the host's x86-64 libraries, and this is not linux/amd64")
 	}
 	prog, err := exec.LookPath("ls")
 	if err != nil {
-		t.Skip("no ls")
+		t.Fatal("no ls on PATH: a Linux machine has one (coreutils)")
 	}
 	prog, _ = filepath.EvalSymlinks(prog)
 	d, err := Resolve(prog, []string{"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"})
@@ -66,9 +66,12 @@ func TestResolveStatic(t *testing.T) {
 }
 
 func TestResolveMissingLibrary(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("not applicable: needs a dynamically linked Linux program")
+	}
 	prog, err := exec.LookPath("ls")
-	if err != nil || runtime.GOOS != "linux" {
-		t.Skip("no dynamic ls")
+	if err != nil {
+		t.Fatal("no ls on PATH: a Linux machine has one (coreutils)")
 	}
 	if _, err := Resolve(prog, []string{t.TempDir()}); err == nil {
 		t.Error("resolved with no library directory")
