@@ -34,9 +34,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/envoy-example/envoy-example/internal/fortio"
 	"github.com/envoy-example/envoy-example/internal/kube"
 	"github.com/envoy-example/envoy-example/internal/repo"
-	"github.com/envoy-example/envoy-example/internal/fortio"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/promtext"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/report"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/usage"
