@@ -126,13 +126,11 @@ func TestDemo(t *testing.T) {
 		t.Logf("go tool helm %s (%s)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
 		return out
 	}
-	upgrade := func(t *testing.T, set ...string) {
+	// upgrade runs helm upgrade --reuse-values with extra flags, e.g.
+	// "--set", "services.user.replicas=3".
+	upgrade := func(t *testing.T, flags ...string) {
 		t.Helper()
-		args := []string{"upgrade", s.release, chart, "--reuse-values", "--wait", "--timeout", "10m"}
-		for _, kv := range set {
-			args = append(args, "--set-string", kv)
-		}
-		helm(t, args...)
+		helm(t, append([]string{"upgrade", s.release, chart, "--reuse-values", "--wait", "--timeout", "10m"}, flags...)...)
 	}
 	// replicas sets the replicas of the given components and waits until
 	// exactly that many pods of each exist, all Ready: the pods a scale
@@ -142,9 +140,9 @@ func TestDemo(t *testing.T) {
 		var set []string
 		for _, c := range components {
 			if c == "ingress" {
-				set = append(set, fmt.Sprintf("ingress.replicas=%d", n))
+				set = append(set, "--set", fmt.Sprintf("ingress.replicas=%d", n))
 			} else {
-				set = append(set, fmt.Sprintf("services.%s.replicas=%d", c, n))
+				set = append(set, "--set", fmt.Sprintf("services.%s.replicas=%d", c, n))
 			}
 		}
 		upgrade(t, set...)
@@ -175,7 +173,10 @@ func TestDemo(t *testing.T) {
 		run(t, root, "make", "load-images", "LOAD="+s.load)
 		args := []string{"upgrade", "--install", s.release, chart, "--wait", "--timeout", "10m"}
 		for _, f := range s.values {
-			args = append(args, "-f", filepath.Join(root, f))
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(root, f)
+			}
+			args = append(args, "-f", f)
 		}
 		helm(t, args...)
 	})
@@ -442,7 +443,7 @@ func rollEverything(t *testing.T, ctx context.Context, k *kube.Client, s setting
 		}
 	}
 	rollout := fmt.Sprintf("rollout.podAnnotations.e2e-rollout=%d", time.Now().UnixNano())
-	upgrade(t, rollout)
+	upgrade(t, "--set-string", rollout)
 	for _, c := range workloads {
 		name := s.release + "-" + c
 		eventually(t, ctx, 5*time.Minute, name+" rolled out, no old pod left", func() error {
