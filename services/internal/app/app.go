@@ -218,10 +218,12 @@ func (p *Process) serve(ctx context.Context, protocol string, serve func() error
 		// Not ready from now on, but still serving: callers' Envoys see
 		// the failing health check and stop sending here before the
 		// server stops taking calls. A server failure cuts the wait short.
-		p.Readiness.Set(opsserver.Draining)
+		// gRPC health first, /readyz second: once /readyz says draining,
+		// both do.
 		if notServing != nil {
 			notServing()
 		}
+		p.Readiness.Set(opsserver.Draining)
 		if p.DrainDelay > 0 {
 			p.Logger.Info("not ready, still serving", "reason", "signal", "drain_delay", p.DrainDelay.String())
 			select {

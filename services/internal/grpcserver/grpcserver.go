@@ -13,6 +13,7 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,10 @@ type Server struct {
 	logger   *slog.Logger
 	names    []string
 	inFlight atomic.Int64
+	// servingMu orders Serve's SERVING after a NotServing that came first
+	// (a SIGTERM right at start): once going away, never serving again.
+	servingMu sync.Mutex
+	goingAway bool
 	// draining ends (endStreams) when the streams should end.
 	draining   context.Context
 	endStreams context.CancelFunc
@@ -92,10 +97,14 @@ func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
 // Serve marks every service SERVING and serves lis until Shutdown.
 func (s *Server) Serve(lis net.Listener) error {
 	s.metrics.InitializeMetrics(s.grpc)
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	for _, n := range s.names {
-		s.health.SetServingStatus(n, healthpb.HealthCheckResponse_SERVING)
+	s.servingMu.Lock()
+	if !s.goingAway {
+		s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		for _, n := range s.names {
+			s.health.SetServingStatus(n, healthpb.HealthCheckResponse_SERVING)
+		}
 	}
+	s.servingMu.Unlock()
 	return s.grpc.Serve(lis)
 }
 
@@ -103,6 +112,9 @@ func (s *Server) Serve(lis net.Listener) error {
 // calls: the drain delay after SIGTERM, during which callers' health checks
 // take this instance out before Shutdown refuses new calls.
 func (s *Server) NotServing() {
+	s.servingMu.Lock()
+	defer s.servingMu.Unlock()
+	s.goingAway = true
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	for _, n := range s.names {
 		s.health.SetServingStatus(n, healthpb.HealthCheckResponse_NOT_SERVING)
