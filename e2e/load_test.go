@@ -79,7 +79,6 @@ type loadRun struct {
 	l        *loader
 	id       int64
 	resultID string
-	started  time.Time
 }
 
 // start starts a run in the background (fortio's REST API, async); it ends
@@ -107,7 +106,7 @@ func (l *loader) start(ctx context.Context) (*loadRun, error) {
 	if err := json.Unmarshal(raw, &reply); err != nil || reply.RunID == 0 || reply.ResultID == "" {
 		return nil, fmt.Errorf("fortio run: unexpected answer %s (%v)", raw, err)
 	}
-	return &loadRun{l: l, id: reply.RunID, resultID: reply.ResultID, started: time.Now()}, nil
+	return &loadRun{l: l, id: reply.RunID, resultID: reply.ResultID}, nil
 }
 
 // stop ends the run and returns fortio's result.

@@ -81,7 +81,7 @@ starts only once Envoy is ready.
         fieldRef: { fieldPath: metadata.name }
   ports:
     # The Service port: named for the protocol behind it.
-    - name: {{ ternary "grpc" "http" (eq (include "envoy-example.role" . | fromJson).protocol "grpc") }}
+    - name: {{ (include "envoy-example.role" . | fromJson).protocol }}
       containerPort: 8080
       protocol: TCP
     - name: envoy-ready

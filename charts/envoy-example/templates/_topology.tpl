@@ -8,8 +8,8 @@ values.schema.json (which rejects unknown services).
 It is the apps' code, not a setting, so it is not in values.yaml: frontend's
 code calls user and order, order's calls item.
 
-  protocol     what the app speaks behind its Envoy: grpc (HTTP/2) or http
-               (HTTP/1.1). It names the Service port and picks the codec.
+  protocol     what the role serves on its Service port: grpc (HTTP/2) or
+               http (HTTP/1.1). It is the port's name and picks the codec.
   grpcService  the gRPC service the app serves: callers' routes match
                /<grpcService>/, and health checks ask grpc.health.v1 for it.
   healthCheck  http services only: the path callers' Envoys check, and the
@@ -24,6 +24,7 @@ ingress is the one caller from outside the mesh: an Envoy without an app.
 */}}
 {{- define "envoy-example.topology" -}}
 ingress:
+  protocol: http
   calls: [frontend]
 frontend:
   protocol: http
