@@ -124,7 +124,19 @@ func scenarios() []scenario {
 	edges2 := base("schema-edges-low")
 	edges2.opts.Set = []string{"envoy.statsFlushInterval=0.001s", "envoy.timeouts.connect=999999999s"}
 
-	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass, edges, edges2}
+	// Every fault on at once (the fault tour turns them on one at a
+	// time), at the edges the schema allows, and outlier detection off.
+	faults := base("faults-at-the-edges")
+	faults.opts.Set = []string{
+		"faults.frontend.abort.percent=100", "faults.frontend.abort.httpStatus=200", "faults.frontend.delay.percent=100", "faults.frontend.delay.duration=0.001s", "faults.frontend.headers=true",
+		"faults.user.abort.percent=1", "faults.user.abort.grpcStatus=1", "faults.user.delay.percent=1", "faults.user.delay.duration=999999999s", "faults.user.headers=true",
+		"faults.order.abort.percent=50", "faults.order.abort.grpcStatus=16", "faults.order.delay.percent=50", "faults.order.delay.duration=3s",
+		"faults.item.abort.percent=30", "faults.item.headers=true", "faults.frontend.abort.httpStatus=599",
+		"services.frontend.faults.failRate=1", "services.user.faults.failRate=0.001", "services.order.faults.extraLatency=999.999s", "services.item.faults.extraLatency=1ms",
+		"envoy.outlierDetection.enabled=false",
+	}
+
+	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass, edges, edges2, faults}
 }
 
 // forEach runs check on every scenario as a subtest.

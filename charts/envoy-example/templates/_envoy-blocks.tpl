@@ -40,6 +40,14 @@ admin:
   address:
     socket_address: { address: 127.0.0.1, port_value: 9901 }
 
+# The admin runtime layer: POST /runtime_modify on this Envoy's admin changes
+# runtime keys of this Envoy alone, e.g. fault.http.abort.abort_percent to
+# break one pod on purpose (README, "Break it on purpose").
+layered_runtime:
+  layers:
+  - name: admin
+    admin_layer: {}
+
 # Every DNS cluster names a fully qualified Service name, so the resolver
 # skips resolv.conf's search domains (one query instead of five).
 typed_dns_resolver_config:
@@ -88,6 +96,67 @@ and once it drains). Nothing else of the admin is reachable here.
               route: { cluster: envoy_admin, timeout: 1s }
         http_filters:
         {{- include "envoy-example.envoy.router" . | nindent 8 }}
+{{- end }}
+
+{{/*
+The fault filters of a service's inbound listener (values faults.<service>).
+Faults act on the server side, so the callers' Envoys see a failing or slow
+server and their retries, timeouts and outlier detection act on it.
+
+The first filter is always there, at the values' percentages (0 by
+default), so that one pod's admin runtime can switch it on at run time
+without a redeploy: fault.http.abort.abort_percent, fault.http.abort.grpc_status
+(http_status on the frontend), fault.http.delay.fixed_delay_percent and
+fault.http.delay.fixed_duration_ms.
+The second, with faults.<service>.headers, obeys Envoy's fault headers
+(x-envoy-fault-abort-request, ...); its own runtime keys keep a runtime
+override of the first from reaching it.
+*/}}
+{{- define "envoy-example.envoy.faultFilters" -}}
+{{- $faults := get .root.Values.faults .role.name -}}
+- name: envoy.filters.http.fault
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+    abort:
+      percentage: { numerator: {{ $faults.abort.percent }}, denominator: HUNDRED }
+      {{- if eq .role.protocol "grpc" }}
+      grpc_status: {{ $faults.abort.grpcStatus }}
+      {{- else }}
+      http_status: {{ $faults.abort.httpStatus }}
+      {{- end }}
+    delay:
+      percentage: { numerator: {{ $faults.delay.percent }}, denominator: HUNDRED }
+      fixed_delay: {{ $faults.delay.duration }}
+{{- if $faults.headers }}
+- name: fault-headers
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
+    abort:
+      header_abort: {}
+      percentage: { numerator: 100, denominator: HUNDRED }
+    delay:
+      header_delay: {}
+      percentage: { numerator: 100, denominator: HUNDRED }
+    abort_percent_runtime: fault.headers.abort.abort_percent
+    delay_percent_runtime: fault.headers.delay.fixed_delay_percent
+{{- end }}
+{{- end }}
+
+{{/*
+Route option: no injected fault on this route (the health checks': a fault
+should look like a bad server to the callers' traffic, not flap its health).
+*/}}
+{{- define "envoy-example.envoy.noFaults" -}}
+{{- $faults := get .root.Values.faults .role.name -}}
+typed_per_filter_config:
+  envoy.filters.http.fault:
+    "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
+    disabled: true
+  {{- if $faults.headers }}
+  fault-headers:
+    "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
+    disabled: true
+  {{- end }}
 {{- end }}
 
 {{/* The last HTTP filter of every listener. */}}
@@ -169,6 +238,7 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
     {{- else }}
     http_health_check: { path: {{ $callee.healthCheck.path }} }
     {{- end }}
+  {{- if $envoy.outlierDetection.enabled }}
   outlier_detection:
     consecutive_5xx: {{ $envoy.outlierDetection.consecutive5xx }}
     consecutive_gateway_failure: {{ $envoy.outlierDetection.consecutiveGatewayFailure }}
@@ -177,6 +247,7 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
     interval: {{ $envoy.outlierDetection.interval }}
     base_ejection_time: {{ $envoy.outlierDetection.baseEjectionTime }}
     max_ejection_percent: {{ $envoy.outlierDetection.maxEjectionPercent }}
+  {{- end }}
 {{- end }}
 
 {{/* The trace collector: Jaeger's Zipkin receiver, where every span goes. */}}

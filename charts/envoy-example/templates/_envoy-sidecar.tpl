@@ -55,6 +55,7 @@ static_resources:
                   timeout: {{ $envoy.healthCheck.timeout }}
                 tracing:
                   overall_sampling: { numerator: 0 }
+                {{- include "envoy-example.envoy.noFaults" $ctx | nindent 16 }}
               {{- end }}
               - match: { prefix: "/" }
                 route:
@@ -66,6 +67,8 @@ static_resources:
                     grpc_timeout_header_max: {{ $envoy.timeouts.route }}
                   {{- end }}
           http_filters:
+          # Faults injected on purpose (values faults.{{ $role.name }}; off by default).
+          {{- include "envoy-example.envoy.faultFilters" $ctx | nindent 10 }}
           {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
   - name: egress
     # The app calls other services here (127.0.0.1:7070); routes pick the

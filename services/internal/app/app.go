@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/envoy-example/envoy-example/services/internal/config"
+	"github.com/envoy-example/envoy-example/services/internal/faults"
 	"github.com/envoy-example/envoy-example/services/internal/grpcserver"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
 	"github.com/envoy-example/envoy-example/services/internal/opsserver"
@@ -48,6 +49,9 @@ type Process struct {
 	// Registry holds every metric the ops server exposes.
 	Registry  *prometheus.Registry
 	Readiness opsserver.Readiness
+	// Faults the app injects into its own calls (--fail-rate,
+	// --extra-latency); the zero value injects none.
+	Faults faults.Settings
 
 	clientMetricsOnce sync.Once
 	clientMetrics     *grpcprom.ClientMetrics
@@ -100,6 +104,10 @@ func Listen(name string, c *config.Common, logOut io.Writer) (*Process, error) {
 	}
 	p := NewProcess(name, logger, lis, opsLis, c.ShutdownTimeout)
 	p.DrainDelay = c.DrainDelay
+	p.Faults = c.Faults
+	if p.Faults.Enabled() {
+		logger.Warn("injecting faults on purpose", "fail_rate", p.Faults.FailRate, "extra_latency", p.Faults.ExtraLatency.String())
+	}
 	return p, nil
 }
 
@@ -156,7 +164,7 @@ func (p *Process) Dial(peer, addr string) (*grpc.ClientConn, error) {
 
 // NewGRPCServer returns a gRPC server whose metrics land in p's registry.
 func (p *Process) NewGRPCServer() (*grpcserver.Server, error) {
-	return grpcserver.New(p.Logger, p.Registry)
+	return grpcserver.New(p.Logger, p.Registry, p.Faults)
 }
 
 // ServeGRPC serves s on p.Listener until ctx ends, then drains it.
@@ -167,7 +175,7 @@ func (p *Process) ServeGRPC(ctx context.Context, s *grpcserver.Server) error {
 // ServeHTTP serves h on p.Listener until ctx ends, then drains it.
 func (p *Process) ServeHTTP(ctx context.Context, h http.Handler) error {
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           p.Faults.Middleware(h),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(p.Logger.Handler(), slog.LevelWarn),

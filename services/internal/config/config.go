@@ -16,6 +16,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/envoy-example/envoy-example/services/internal/faults"
 )
 
 // Defaults shared by every service; the ports are those of DESIGN.md.
@@ -112,6 +114,9 @@ type Common struct {
 	// taking calls.
 	DrainDelay time.Duration
 	LogLevel   slog.Level
+	// Faults are failures and latency the app injects into its own calls
+	// on purpose (off by default), for the fault tour.
+	Faults faults.Settings
 }
 
 // AddCommon defines the common flags on f; their values land in the result
@@ -123,6 +128,8 @@ func AddCommon(f *FlagSet) *Common {
 	f.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "after SIGTERM, how long in-flight calls may take to finish before they are cut")
 	f.DurationVar(&c.DrainDelay, "drain-delay", 0, "after SIGTERM, how long to keep serving new calls while /readyz and gRPC health say not serving, before draining (lets callers' health checks take this instance out)")
 	f.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "least severe log level written: debug, info, warn or error")
+	f.Float64Var(&c.Faults.FailRate, "fail-rate", 0, "fraction of calls (0 to 1) the app answers with an injected failure (gRPC UNAVAILABLE, HTTP 503) instead of serving them; health checks are spared")
+	f.DurationVar(&c.Faults.ExtraLatency, "extra-latency", 0, "latency the app adds before serving each call, on purpose; health checks are spared")
 	return c
 }
 
@@ -140,7 +147,7 @@ func (c *Common) Check() error {
 	if c.DrainDelay < 0 || c.DrainDelay > MaxDrainDelay {
 		return fmt.Errorf("--drain-delay must be between 0s and %s, got %s", MaxDrainDelay, c.DrainDelay)
 	}
-	return nil
+	return c.Faults.Check()
 }
 
 // CheckAddr reports whether addr, the value of the flag name, is a

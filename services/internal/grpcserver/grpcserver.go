@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/envoy-example/envoy-example/services/internal/faults"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
 	"github.com/envoy-example/envoy-example/services/internal/propagation"
 )
@@ -47,8 +48,9 @@ type Server struct {
 	endStreams context.CancelFunc
 }
 
-// New returns a Server whose metrics are registered on reg.
-func New(logger *slog.Logger, reg prometheus.Registerer) (*Server, error) {
+// New returns a Server whose metrics are registered on reg, injecting
+// injected into the service's calls (faults.Settings{} injects nothing).
+func New(logger *slog.Logger, reg prometheus.Registerer, injected faults.Settings) (*Server, error) {
 	s := &Server{
 		health:  health.NewServer(),
 		metrics: grpcprom.NewServerMetrics(),
@@ -68,6 +70,9 @@ func New(logger *slog.Logger, reg prometheus.Registerer) (*Server, error) {
 			s.logUnary,
 			s.metrics.UnaryServerInterceptor(),
 			s.countInFlight,
+			// Inside the metrics and the log: an injected failure is
+			// counted and logged as the app's own answer.
+			injected.UnaryServerInterceptor(),
 			recoverUnary(logger),
 		),
 		grpc.ChainStreamInterceptor(

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
+	"github.com/envoy-example/envoy-example/services/internal/faults"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
 	"github.com/envoy-example/envoy-example/services/internal/logtest"
 )
@@ -32,9 +33,15 @@ func (panickyUsers) GetUser(context.Context, *userv1.GetUserRequest) (*userv1.Us
 
 func serve(t *testing.T) (*Server, *grpc.ClientConn, *logtest.Logs, *prometheus.Registry) {
 	t.Helper()
+	return serveInjecting(t, faults.Settings{})
+}
+
+// serveInjecting is serve with faults injected into the service's calls.
+func serveInjecting(t *testing.T, injected faults.Settings) (*Server, *grpc.ClientConn, *logtest.Logs, *prometheus.Registry) {
+	t.Helper()
 	logs := &logtest.Logs{}
 	reg := prometheus.NewRegistry()
-	s, err := New(logging.New(logs, slog.LevelDebug, "test"), reg)
+	s, err := New(logging.New(logs, slog.LevelDebug, "test"), reg, injected)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,4 +151,80 @@ func TestHealth(t *testing.T) {
 	if status.Code(err) != codes.NotFound {
 		t.Errorf("Check of a service not served = %v; want NotFound", err)
 	}
+}
+
+// Injected faults: every service call fails with UNAVAILABLE at fail rate 1,
+// counted by the server's own metrics, while health checks still pass; a
+// fraction fails at a lower rate; the extra latency delays every call.
+func TestInjectedFaults(t *testing.T) {
+	t.Run("fail-rate-1", func(t *testing.T) {
+		_, conn, _, reg := serveInjecting(t, faults.Settings{FailRate: 1})
+		c := userv1.NewUserServiceClient(conn)
+		for i := 0; i < 20; i++ {
+			_, err := c.GetUser(context.Background(), &userv1.GetUserRequest{Id: 1})
+			if st := status.Convert(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "--fail-rate") {
+				t.Fatalf("GetUser = %v; want Unavailable naming --fail-rate", err)
+			}
+		}
+		resp, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{Service: "user.v1.UserService"})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("health check = %v, %v; want SERVING: faults spare health checks", resp, err)
+		}
+		if n := handled(t, reg, "Unavailable"); n != 20 {
+			t.Errorf("grpc_server_handled_total{grpc_code=Unavailable} = %v, want 20", n)
+		}
+	})
+	t.Run("fail-rate-0.3", func(t *testing.T) {
+		_, conn, _, _ := serveInjecting(t, faults.Settings{FailRate: 0.3})
+		c := userv1.NewUserServiceClient(conn)
+		failed := 0
+		const calls = 1000
+		for i := 0; i < calls; i++ {
+			// Unimplemented when served: ListUsers has no handler.
+			if _, err := c.ListUsers(context.Background(), &userv1.ListUsersRequest{}); status.Code(err) == codes.Unavailable {
+				failed++
+			}
+		}
+		// 0.3 ± 5 standard deviations of a binomial of 1000 draws (0.072).
+		if failed < 228 || failed > 372 {
+			t.Errorf("%d of %d calls failed at --fail-rate 0.3", failed, calls)
+		}
+	})
+	t.Run("extra-latency", func(t *testing.T) {
+		_, conn, _, _ := serveInjecting(t, faults.Settings{ExtraLatency: 300 * time.Millisecond})
+		start := time.Now()
+		_, err := userv1.NewUserServiceClient(conn).ListUsers(context.Background(), &userv1.ListUsersRequest{})
+		if took := time.Since(start); status.Code(err) != codes.Unimplemented || took < 300*time.Millisecond {
+			t.Errorf("ListUsers = %v after %s; want Unimplemented after at least 300ms", err, took)
+		}
+		// A caller's deadline shorter than the latency ends the wait.
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if _, err := userv1.NewUserServiceClient(conn).ListUsers(ctx, &userv1.ListUsersRequest{}); status.Code(err) != codes.DeadlineExceeded {
+			t.Errorf("ListUsers with a 50ms deadline = %v; want DeadlineExceeded", err)
+		}
+	})
+}
+
+// handled sums grpc_server_handled_total for one gRPC code.
+func handled(t *testing.T, reg *prometheus.Registry, code string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != "grpc_server_handled_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "grpc_code" && l.GetValue() == code {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
 }

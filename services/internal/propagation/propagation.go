@@ -5,7 +5,12 @@
 // spans of one request into one trace, the app must copy the B3 headers it
 // received (x-b3-traceid, x-b3-spanid, x-b3-parentspanid, x-b3-sampled,
 // x-b3-flags or the single b3 header), x-request-id and x-ot-span-context
-// onto its outbound calls. The B3 headers are read and written with
+// onto its outbound calls.
+//
+// Envoy's fault headers (x-envoy-fault-abort-request and its kin) travel the
+// same way, so that a fault header sent to the ingress reaches the inner
+// hops: the service whose Envoy obeys fault headers (the chart's
+// faults.<service>.headers) acts on it, the others pass it on. The B3 headers are read and written with
 // zipkin-go's b3 package, so a malformed trace context is dropped rather than
 // passed on; x-request-id and x-ot-span-context are opaque and copied as they
 // came.
@@ -29,6 +34,16 @@ const (
 
 // b3Keys are the B3 headers, single and multi form.
 var b3Keys = []string{b3.TraceID, b3.SpanID, b3.ParentSpanID, b3.Sampled, b3.Flags, b3.Context}
+
+// FaultKeys are the headers of Envoy's fault filter that ask for an abort or
+// a delay; the apps pass them on as they came.
+var FaultKeys = []string{
+	"x-envoy-fault-abort-request",
+	"x-envoy-fault-abort-grpc-request",
+	"x-envoy-fault-abort-request-percentage",
+	"x-envoy-fault-delay-request",
+	"x-envoy-fault-delay-request-percentage",
+}
 
 // Headers is the set of headers one request passes on, keyed by lower-case
 // name. The zero value passes nothing on.
@@ -77,7 +92,7 @@ func collect(get func(string) string) Headers {
 	if len(in) > 0 {
 		h.values, h.traceID = normalizeB3(in)
 	}
-	for _, k := range []string{RequestID, OTSpanContext} {
+	for _, k := range append([]string{RequestID, OTSpanContext}, FaultKeys...) {
 		if v := get(k); v != "" && validValue(v) {
 			if h.values == nil {
 				h.values = map[string]string{}

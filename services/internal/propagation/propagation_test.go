@@ -96,3 +96,24 @@ func TestContext(t *testing.T) {
 		t.Error("empty headers changed the context")
 	}
 }
+
+// Envoy's fault headers pass on as they came, from HTTP to gRPC and from
+// gRPC to gRPC, so that one sent to the ingress reaches item; other
+// x-envoy-* headers do not.
+func TestFaultHeadersPassOn(t *testing.T) {
+	r, _ := http.NewRequest("GET", "/", nil)
+	r.Header.Set("X-Envoy-Fault-Abort-Grpc-Request", "14")
+	r.Header.Set("X-Envoy-Fault-Delay-Request", "3000")
+	r.Header.Set("X-Envoy-Retry-On", "5xx")
+	h := FromHTTP(r)
+	md, _ := metadata.FromOutgoingContext(AppendToOutgoing(context.Background(), h))
+	back := FromMetadata(md)
+	for k, v := range map[string]string{"x-envoy-fault-abort-grpc-request": "14", "x-envoy-fault-delay-request": "3000"} {
+		if got := back.Get(k); got != v {
+			t.Errorf("after two hops: %s = %q, want %q", k, got, v)
+		}
+	}
+	if back.Len() != 2 {
+		t.Errorf("after two hops: %d headers, want the two fault headers only", back.Len())
+	}
+}
