@@ -126,11 +126,13 @@ func TestDemo(t *testing.T) {
 		t.Logf("go tool helm %s (%s)", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
 		return out
 	}
-	// upgrade runs helm upgrade --reuse-values with extra flags, e.g.
+	// upgrade runs helm upgrade --reset-then-reuse-values with extra flags
+	// (the chart's defaults, then the values of the last upgrade, then the
+	// flags: a chart newer than the release's gets its new keys), e.g.
 	// "--set", "services.user.replicas=3".
 	upgrade := func(t *testing.T, flags ...string) {
 		t.Helper()
-		helm(t, append([]string{"upgrade", s.release, chart, "--reuse-values", "--wait", "--timeout", "10m"}, flags...)...)
+		helm(t, append([]string{"upgrade", s.release, chart, "--reset-then-reuse-values", "--wait", "--timeout", "10m"}, flags...)...)
 	}
 	// replicas sets the replicas of the given components and waits until
 	// exactly that many pods of each exist, all Ready: the pods a scale
@@ -300,7 +302,16 @@ func TestDemo(t *testing.T) {
 		})
 	})
 
-	step(t, "11-uninstall", func(t *testing.T) {
+	// The README's fault tour, "Break it on purpose", on the same release.
+	tr := &tour{ctx: ctx, k: k, s: s, upgrade: upgrade, selector: selector, load: load,
+		prometheus: forwardToComponent(t, ctx, k, s.namespace, selector("prometheus"), 9090),
+		jaeger:     forwardToComponent(t, ctx, k, s.namespace, selector("jaeger"), 16686)}
+	step(t, "11-tour-aborts-absorbed", tr.abortsAbsorbed)
+	step(t, "12-tour-retries-off", tr.retriesOff)
+	step(t, "13-tour-one-pod-ejected", tr.onePodEjected)
+	step(t, "14-tour-slow-order", tr.slowOrder)
+
+	step(t, "15-uninstall", func(t *testing.T) {
 		helm(t, "uninstall", s.release, "--wait", "--timeout", "5m")
 		instance := "app.kubernetes.io/instance=" + s.release
 		eventually(t, ctx, 3*time.Minute, "nothing of the release left", func() error {

@@ -137,11 +137,14 @@ type verdict struct {
 	conns        int
 	codes        string
 	took         time.Duration
+	// p99 is the 99th percentile of the answers' latency, in seconds.
+	p99 float64
 }
 
 func (l *loader) judge(res *fortio.Result) verdict {
 	v := verdict{sent: res.DurationHistogram.Count, qps: res.ActualQPS, conns: res.NumThreads,
 		took: time.Duration(res.ActualDuration)}
+	v.p99, _ = res.Percentile(99) // asked for in start
 	var codes []string
 	for code, n := range res.RetCodes {
 		codes = append(codes, fmt.Sprintf("%s: %d", code, n))
@@ -169,6 +172,20 @@ func (l *loader) judge(res *fortio.Result) verdict {
 // API), so that the whole disruption happens under load.
 func underLoad(t *testing.T, ctx context.Context, l *loader, what string, disrupt func(t *testing.T)) {
 	t.Helper()
+	v := measure(t, ctx, l, what, disrupt)
+	if v.failed > 0 {
+		t.Fatalf("%s: %d of %d requests failed", what, v.failed, v.sent)
+	}
+	if v.qps < minQPS || v.conns < loadConns {
+		t.Fatalf("%s: the load was %.1f requests/s over %d connections, want at least %d over %d", what, v.qps, v.conns, minQPS, loadConns)
+	}
+}
+
+// measure is underLoad without a verdict: it runs disrupt under load and
+// returns what the load saw, for the steps whose point is that requests
+// do fail (the fault tour with retries off) or slow down.
+func measure(t *testing.T, ctx context.Context, l *loader, what string, disrupt func(t *testing.T)) verdict {
+	t.Helper()
 	r, err := l.start(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -190,17 +207,12 @@ func underLoad(t *testing.T, ctx context.Context, l *loader, what string, disrup
 		t.Fatal(err)
 	}
 	v := l.judge(res)
-	line := fmt.Sprintf("%s: sent %d, failed %d at %.1f requests/s over %d connections (disruption %s, load %s; answers %s)",
-		what, v.sent, v.failed, v.qps, v.conns, disrupted.Round(time.Second), v.took.Round(time.Second), v.codes)
+	line := fmt.Sprintf("%s: sent %d, failed %d at %.1f requests/s over %d connections (disruption %s, load %s; answers %s; p99 %.3fs)",
+		what, v.sent, v.failed, v.qps, v.conns, disrupted.Round(time.Second), v.took.Round(time.Second), v.codes, v.p99)
 	fmt.Println("e2e: " + line)
 	t.Log(line)
-	if v.failed > 0 {
-		t.Fatalf("%s: %d of %d requests failed", what, v.failed, v.sent)
-	}
-	if v.qps < minQPS || v.conns < loadConns {
-		t.Fatalf("%s: the load was %.1f requests/s over %d connections, want at least %d over %d", what, v.qps, v.conns, minQPS, loadConns)
-	}
 	if v.took < disrupted+settleAfter {
 		t.Fatalf("%s: the load ran %s, less than the disruption and %s after it", what, v.took, settleAfter)
 	}
+	return v
 }

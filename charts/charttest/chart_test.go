@@ -682,7 +682,8 @@ func TestConfigFilesExistWhereContainersReadThem(t *testing.T) {
 // A change to a bootstrap rolls exactly the pods that use it.
 func TestChecksumsRollPodsOnConfigChange(t *testing.T) {
 	a := renderScenario(t, base("values.yaml"))
-	b, err := render.Render(render.Options{Set: []string{"envoy.timeouts.route=6s"}})
+	// A setting every Envoy reads: the connect timeout of its clusters.
+	b, err := render.Render(render.Options{Set: []string{"envoy.timeouts.connect=2s"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -698,7 +699,7 @@ func TestChecksumsRollPodsOnConfigChange(t *testing.T) {
 			t.Errorf("%s: checksum/envoy %s is not the sha256 of its bootstrap (%s)", c, sum, want)
 		}
 		if sum == db.Spec.Template.Annotations["checksum/envoy"] {
-			t.Errorf("%s: checksum/envoy unchanged after the route timeout changed", c)
+			t.Errorf("%s: checksum/envoy unchanged after the connect timeout changed", c)
 		}
 	}
 	if deployment(t, a, "jaeger").Spec.Template.Annotations["checksum/config"] != deployment(t, b, "jaeger").Spec.Template.Annotations["checksum/config"] {
@@ -780,6 +781,9 @@ func TestNotes(t *testing.T) {
 			}
 		} else if !strings.Contains(n, "port-forward service/"+rel.Name("ingress")+" 8080:8080") {
 			t.Errorf("NOTES lack the ingress port-forward:\n%s", n)
+		}
+		if strings.Contains(n, "--set faults.item.abort.percent=30") != s.mesh {
+			t.Errorf("NOTES show the fault tour's first command: %v, want %v (only with the mesh)", !s.mesh, s.mesh)
 		}
 		if strings.Contains(n, "goes through an Envoy sidecar") != s.mesh || strings.Contains(n, "The mesh is bypassed") == s.mesh {
 			t.Errorf("NOTES misstate whether the mesh is bypassed (sidecars.enabled=%v):\n%s", s.mesh, n)

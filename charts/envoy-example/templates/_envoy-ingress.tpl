@@ -67,14 +67,18 @@ static_resources:
               - match: { prefix: "/" }
                 route:
                   cluster: {{ $frontend.name }}
-                  timeout: {{ $envoy.timeouts.route }}
+                  # Longer than the frontend's own request timeout, so that
+                  # the frontend's answer (a 504 naming the slow service)
+                  # reaches the client, not a bare "upstream request timeout".
+                  timeout: {{ $root.Values.ingress.timeout }}
                   # GET / is idempotent: retry what never reached a frontend
-                  # and the 503 of a frontend pod that is shutting down.
+                  # and the 503 of a frontend pod that is shutting down. No
+                  # per-try timeout: a slow report is the frontend's to end
+                  # (it has its deadline), and a second try would redo it all.
                   retry_policy:
                     retry_on: connect-failure,refused-stream,reset,retriable-status-codes
                     retriable_status_codes: [503]
                     num_retries: {{ $envoy.retries.attempts }}
-                    per_try_timeout: {{ $envoy.retries.perTryTimeout }}
                     {{- include "envoy-example.envoy.retryHosts" $ctx | nindent 20 }}
           http_filters:
           {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}

@@ -60,11 +60,16 @@ static_resources:
               - match: { prefix: "/" }
                 route:
                   cluster: local_service
-                  timeout: {{ $envoy.timeouts.route }}
                   {{- if $grpc }}
+                  timeout: {{ $envoy.timeouts.route }}
                   # Honour the caller's grpc-timeout, up to the route timeout.
                   max_stream_duration:
                     grpc_timeout_header_max: {{ $envoy.timeouts.route }}
+                  {{- else }}
+                  # The caller is the ingress: wait as long as it does, so that
+                  # the app's own answer when its request timeout runs out (a
+                  # 504 naming the slow service) is what gets out.
+                  timeout: {{ $root.Values.ingress.timeout }}
                   {{- end }}
           http_filters:
           # Faults injected on purpose (values faults.{{ $role.name }}; off by default).
