@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/envoy-example/envoy-example/charts/dashboards"
 	"github.com/envoy-example/envoy-example/charts/queries"
 	"github.com/envoy-example/envoy-example/charts/render"
 	"github.com/envoy-example/envoy-example/internal/envoyproc"
@@ -61,13 +62,27 @@ func TestFourQueriesAgreeInBothMetricsModes(t *testing.T) {
 		answers  map[string][]string // query -> label sets of its result
 		selected map[string][]string // query -> label sets of the raw series it reads
 		names    []string            // every envoy_* series name stored
+		panels   map[string][]string // dashboard query -> label sets of its result
 		p95      float64             // p95 of order->item, in seconds
+	}
+	// Every dashboard panel's queries too: they must read the same in both modes.
+	dir, err := dashboards.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := dashboards.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	panelQueries, err := dashboards.Queries(all, dashboards.DefaultVars)
+	if err != nil {
+		t.Fatal(err)
 	}
 	outcomes := map[string]outcome{}
 	for _, mode := range metricsModes {
 		ok := t.Run(mode, func(t *testing.T) {
 			db := scrapeOrderPod(t, mode, envoyPath, statsdPath)
-			o := outcome{answers: map[string][]string{}, selected: map[string][]string{}}
+			o := outcome{answers: map[string][]string{}, selected: map[string][]string{}, panels: map[string][]string{}}
 			for _, q := range queries.Design {
 				vec := instantQuery(t, db.storage, q.Expr, db.at)
 				if len(vec) == 0 {
@@ -94,6 +109,9 @@ func TestFourQueriesAgreeInBothMetricsModes(t *testing.T) {
 				}
 			}
 			o.names = db.envoyNames()
+			for _, q := range panelQueries {
+				o.panels[q.String()] = labelSets(instantQuery(t, db.storage, q.PromQL, db.at), "instance")
+			}
 			outcomes[mode] = o
 		})
 		if !ok {
@@ -119,6 +137,26 @@ func TestFourQueriesAgreeInBothMetricsModes(t *testing.T) {
 	statsdNames := slices.DeleteFunc(slices.Clone(statsd.names), func(n string) bool { return n == "envoy_upstream_rq_time_sum" })
 	if !slices.Equal(statsdNames, native.names) {
 		t.Errorf("the modes keep different Envoy series:\n  statsd:     %v\n  prometheus: %v", statsdNames, native.names)
+	}
+	// The dashboards' queries, which only the order pod's Envoy feeds here
+	// (the apps' own metrics are not scraped in this test): each answers
+	// alike in both modes, but for what only statsd mode runs.
+	answered := 0
+	for _, q := range panelQueries {
+		if q.Expect == dashboards.StatsdModeOnly {
+			continue
+		}
+		k := q.String()
+		if !slices.Equal(statsd.panels[k], native.panels[k]) {
+			t.Errorf("dashboard query %s answers differently:\n  statsd:     %v\n  prometheus: %v\n  query: %s", k, statsd.panels[k], native.panels[k], q.PromQL)
+		}
+		if len(native.panels[k]) > 0 {
+			answered++
+		}
+	}
+	t.Logf("%d of %d dashboard queries answer here (the order pod's Envoy only), alike in both modes", answered, len(panelQueries))
+	if answered < len(panelQueries)/2 {
+		t.Errorf("only %d of %d dashboard queries answer: the comparison says little", answered, len(panelQueries))
 	}
 	// Seconds in both: loopback calls take well under 100 ms; in
 	// milliseconds the p95 would be above 1.
