@@ -48,7 +48,11 @@ func Dir() (string, error) {
 type Dashboard struct {
 	// File is the file's name, e.g. mesh.json (the ConfigMap key).
 	File string
-	// Model is the dashboard as Grafana's schema reads it.
+	// Model is the dashboard as Grafana's schema reads it: the classic
+	// JSON model, which is what file provisioning, kube-prometheus-stack's
+	// sidecar and the import page take (the SDK's v2 schema is the
+	// dashboard API's resource format, not these files).
+	//lint:ignore SA1019 the files are classic dashboards, see above
 	Model  dashboard.Dashboard
 	Panels []Panel
 }
@@ -100,6 +104,7 @@ func LoadFile(path string) (Dashboard, error) {
 	// field at any depth, but return an empty cog.BuildErrors as a non-nil
 	// error on success, on which a parent drops the nested value it just
 	// decoded (panels, queries). So: validate strictly, read normally.
+	//lint:ignore SA1019 the files are classic dashboards (Dashboard.Model)
 	var strict dashboard.Dashboard
 	if err := strictErr(strict.UnmarshalJSONStrict(data)); err != nil {
 		return d, fmt.Errorf("%s: %w", d.File, err)
