@@ -14,6 +14,9 @@ PROMETHEUS_MODULE_VERSION := v0.316.0
 # Jaeger v2.13.0 is Go module v1.76.0 (image jaegertracing/jaeger:2.13.0).
 JAEGER_VERSION := 2.13.0
 JAEGER_MODULE_VERSION := v1.76.0
+# Grafana (grafana.enabled): the official image grafana/grafana:$(GRAFANA_VERSION). Never built nor
+# run here: no image is pulled on these machines, and its Go module is AGPL. Render-tested only.
+GRAFANA_VERSION := 12.2.1
 # CoreDNS for the local cluster (image registry.k8s.io/coredns/coredns:$(COREDNS_VERSION)).
 COREDNS_VERSION := v1.15.0
 # The pause image tag the kubelet of Kubernetes 1.35 asks for (kubeadm's PauseVersion).

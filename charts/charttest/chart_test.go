@@ -25,6 +25,8 @@ type scenario struct {
 	opts render.Options
 
 	jaeger, prometheus bool
+	grafana            bool   // grafana.enabled
+	metricsMode        string // metrics.mode: statsd or prometheus
 	native             bool
 	mesh               bool // sidecars.enabled: the service pods get Envoy
 	userReplicas       int32
@@ -46,17 +48,32 @@ func or(a, b string) string {
 // base is the default install; the scenarios change one thing each.
 func base(name string) scenario {
 	return scenario{name: name, jaeger: true, prometheus: true, native: true, mesh: true, userReplicas: 1,
-		ingressType: corev1.ServiceTypeClusterIP, clusterDomain: "cluster.local"}
+		ingressType: corev1.ServiceTypeClusterIP, clusterDomain: "cluster.local", metricsMode: "statsd"}
 }
 
 func scenarios() []scenario {
 	kind := base("values-kind")
 	kind.opts.ValuesFiles = []string{"values-kind.yaml"}
 	kind.ingressType, kind.nodePort = corev1.ServiceTypeNodePort, 30080
+	kind.grafana = true
 
 	minikube := base("values-minikube")
 	minikube.opts.ValuesFiles = []string{"values-minikube.yaml"}
 	minikube.ingressType, minikube.nodePort = corev1.ServiceTypeNodePort, 30080
+	minikube.grafana = true
+
+	// Envoy's own stats instead of statsd_exporter, at the defaults, on
+	// kind (Grafana on), and with plain-container sidecars.
+	native := base("metrics-prometheus")
+	native.opts.Set = []string{"metrics.mode=prometheus"}
+	native.metricsMode = "prometheus"
+	nativeKind := kind
+	nativeKind.name = "metrics-prometheus-values-kind"
+	nativeKind.opts.Set = []string{"metrics.mode=prometheus"}
+	nativeKind.metricsMode = "prometheus"
+	nativePlain := base("metrics-prometheus-plain-container-sidecars")
+	nativePlain.opts.Set = []string{"metrics.mode=prometheus", "sidecars.native=false"}
+	nativePlain.metricsMode, nativePlain.native = "prometheus", false
 
 	other := base("release-shop-in-namespace-prod")
 	other.opts.Release, other.opts.Namespace = "shop", "prod"
@@ -136,7 +153,8 @@ func scenarios() []scenario {
 		"envoy.outlierDetection.enabled=false",
 	}
 
-	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass, edges, edges2, faults}
+	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass, edges, edges2, faults,
+		native, nativeKind, nativePlain}
 }
 
 // forEach runs check on every scenario as a subtest.
@@ -189,6 +207,7 @@ func TestImageTagsMatchVersionsMk(t *testing.T) {
 		StatsdExporter struct{ Image image } `json:"statsdExporter"`
 		Jaeger         struct{ Image image } `json:"jaeger"`
 		Prometheus     struct{ Image image } `json:"prometheus"`
+		Grafana        struct{ Image image } `json:"grafana"`
 	}
 	if err := yaml.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
@@ -202,6 +221,7 @@ func TestImageTagsMatchVersionsMk(t *testing.T) {
 		{v.StatsdExporter.Image, "prom/statsd-exporter", pins["STATSD_EXPORTER_VERSION"]},
 		{v.Jaeger.Image, "jaegertracing/jaeger", pins["JAEGER_VERSION"]},
 		{v.Prometheus.Image, "prom/prometheus", pins["PROMETHEUS_VERSION"]},
+		{v.Grafana.Image, "grafana/grafana", pins["GRAFANA_VERSION"]},
 	} {
 		if c.tag == "" || c.tag == "v" {
 			t.Errorf("versions.mk pins no version for %s", c.repo)
@@ -257,7 +277,10 @@ func TestRenderedObjects(t *testing.T) {
 		}
 		add("Deployment", "frontend", "user", "order", "item", "ingress")
 		add("Service", "frontend", "user", "order", "item", "ingress")
-		add("ConfigMap", "ingress-envoy", "statsd-mapping")
+		add("ConfigMap", "ingress-envoy", "dashboards")
+		if s.metricsMode == "statsd" {
+			add("ConfigMap", "statsd-mapping")
+		}
 		if s.mesh {
 			add("ConfigMap", "frontend-envoy", "user-envoy", "order-envoy", "item-envoy")
 		}
@@ -274,6 +297,11 @@ func TestRenderedObjects(t *testing.T) {
 			add("ServiceAccount", "prometheus")
 			add("Role", "prometheus")
 			add("RoleBinding", "prometheus")
+		}
+		if s.grafana {
+			add("Deployment", "grafana")
+			add("Service", "grafana")
+			add("ConfigMap", "grafana")
 		}
 		got := map[string][]string{}
 		for _, o := range rel.Objects {
@@ -352,6 +380,12 @@ func names(cs []corev1.Container) []string {
 // holds the app back until Envoy is ready.
 func TestSidecarInjection(t *testing.T) {
 	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
+		// statsd_exporter comes first (it must be up for Envoy's first
+		// stats), and only where Envoy sends statsd.
+		sidecars := []string{"statsd-exporter", "envoy"}
+		if s.metricsMode == "prometheus" {
+			sidecars = []string{"envoy"}
+		}
 		for component, spec := range podSpecs(t, rel) {
 			init, main := names(spec.InitContainers), names(spec.Containers)
 			switch component {
@@ -364,8 +398,8 @@ func TestSidecarInjection(t *testing.T) {
 						t.Errorf("%s: sidecars off, yet volumes %v", component, spec.Volumes)
 					}
 				} else if s.native {
-					if !slices.Equal(init, []string{"statsd-exporter", "envoy"}) || !slices.Equal(main, []string{component}) {
-						t.Errorf("%s: initContainers %v, containers %v; want [statsd-exporter envoy] and [%s]", component, init, main, component)
+					if !slices.Equal(init, sidecars) || !slices.Equal(main, []string{component}) {
+						t.Errorf("%s: initContainers %v, containers %v; want %v and [%s]", component, init, main, sidecars, component)
 						continue
 					}
 					for _, c := range spec.InitContainers {
@@ -373,17 +407,17 @@ func TestSidecarInjection(t *testing.T) {
 							t.Errorf("%s: native sidecar %s lacks restartPolicy Always", component, c.Name)
 						}
 					}
-					if spec.InitContainers[1].StartupProbe == nil {
+					if spec.InitContainers[len(sidecars)-1].StartupProbe == nil {
 						t.Errorf("%s: Envoy has no startupProbe: the app could start before Envoy is ready", component)
 					}
-				} else if len(init) != 0 || !slices.Equal(main, []string{"statsd-exporter", "envoy", component}) {
-					t.Errorf("%s: initContainers %v, containers %v; want none and [statsd-exporter envoy %s]", component, init, main, component)
+				} else if len(init) != 0 || !slices.Equal(main, append(slices.Clone(sidecars), component)) {
+					t.Errorf("%s: initContainers %v, containers %v; want none and %v plus %s", component, init, main, sidecars, component)
 				}
 			case "ingress":
-				if len(init) != 0 || !slices.Equal(main, []string{"statsd-exporter", "envoy"}) {
+				if len(init) != 0 || !slices.Equal(main, sidecars) {
 					t.Errorf("ingress: initContainers %v, containers %v", init, main)
 				}
-			default: // jaeger, prometheus, smoke
+			default: // jaeger, prometheus, grafana, smoke
 				for _, n := range append(init, main...) {
 					if n == "envoy" || n == "statsd-exporter" {
 						t.Errorf("%s got a %s sidecar", component, n)
@@ -486,6 +520,12 @@ func TestServices(t *testing.T) {
 		if s.prometheus {
 			if p := service(t, rel, "prometheus").Spec.Ports; len(p) != 1 || p[0].Port != 9090 {
 				t.Errorf("prometheus ports %+v", p)
+			}
+		}
+		if s.grafana {
+			wantNodePort := map[bool]int32{true: 30300, false: 0}[s.nodePort != 0]
+			if p := service(t, rel, "grafana").Spec.Ports; len(p) != 1 || p[0].Port != 3000 || p[0].NodePort != wantNodePort {
+				t.Errorf("grafana ports %+v, want 3000 with node port %d", p, wantNodePort)
 			}
 		}
 		// Every Service selects the pods of its Deployment.
@@ -788,8 +828,11 @@ func TestNotes(t *testing.T) {
 		if strings.Contains(n, "goes through an Envoy sidecar") != s.mesh || strings.Contains(n, "The mesh is bypassed") == s.mesh {
 			t.Errorf("NOTES misstate whether the mesh is bypassed (sidecars.enabled=%v):\n%s", s.mesh, n)
 		}
-		if strings.Contains(n, "Jaeger") != s.jaeger || strings.Contains(n, "Prometheus") != s.prometheus {
-			t.Errorf("NOTES mention Jaeger/Prometheus although they are off (or not although on):\n%s", n)
+		if strings.Contains(n, "Jaeger") != s.jaeger || strings.Contains(n, "Prometheus") != s.prometheus || strings.Contains(n, "Grafana") != s.grafana {
+			t.Errorf("NOTES mention Jaeger/Prometheus/Grafana although they are off (or not although on):\n%s", n)
+		}
+		if s.grafana && s.nodePort != 0 && !strings.Contains(n, "http://localhost:30300/dashboards") {
+			t.Errorf("NOTES lack Grafana's URL on kind:\n%s", n)
 		}
 	})
 }

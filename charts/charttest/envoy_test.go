@@ -27,6 +27,14 @@ type bootstrap struct {
 	Admin struct {
 		Address address `json:"address"`
 	} `json:"admin"`
+	StatsConfig *struct {
+		HistogramBucketSettings []struct {
+			Match struct {
+				Suffix string `json:"suffix"`
+			} `json:"match"`
+			Buckets []float64 `json:"buckets"`
+		} `json:"histogram_bucket_settings"`
+	} `json:"stats_config"`
 	StatsSinks []struct {
 		Name        string `json:"name"`
 		TypedConfig struct {
@@ -243,9 +251,25 @@ func TestEnvoyCrossReferences(t *testing.T) {
 			if a := b.Admin.Address.String(); a != "127.0.0.1:9901" {
 				fail("admin on %s, want 127.0.0.1:9901 only", a)
 			}
-			if len(b.StatsSinks) != 1 || b.StatsSinks[0].TypedConfig.Address.String() != "127.0.0.1:9125" ||
-				b.StatsSinks[0].TypedConfig.Address.SocketAddress.Protocol != "UDP" || b.StatsSinks[0].TypedConfig.Prefix != "envoy."+component {
-				fail("stats sink %+v, want UDP 127.0.0.1:9125 with prefix envoy.%s", b.StatsSinks, component)
+			switch s.metricsMode {
+			case "statsd":
+				if len(b.StatsSinks) != 1 || b.StatsSinks[0].TypedConfig.Address.String() != "127.0.0.1:9125" ||
+					b.StatsSinks[0].TypedConfig.Address.SocketAddress.Protocol != "UDP" || b.StatsSinks[0].TypedConfig.Prefix != "envoy."+component {
+					fail("stats sink %+v, want UDP 127.0.0.1:9125 with prefix envoy.%s", b.StatsSinks, component)
+				}
+			case "prometheus":
+				// No sink: Prometheus reads the stats listener. Request
+				// times get the statsd mapping's buckets, in milliseconds.
+				if len(b.StatsSinks) != 0 {
+					fail("stats sinks %+v with metrics.mode prometheus", b.StatsSinks)
+				}
+				if b.StatsConfig == nil || len(b.StatsConfig.HistogramBucketSettings) != 1 ||
+					b.StatsConfig.HistogramBucketSettings[0].Match.Suffix != ".upstream_rq_time" ||
+					!slices.Equal(b.StatsConfig.HistogramBucketSettings[0].Buckets, []float64{1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000}) {
+					fail("stats_config %+v, want upstream_rq_time buckets 1 ms to 10 s", b.StatsConfig)
+				}
+			default:
+				fail("unknown metrics mode %q", s.metricsMode)
 			}
 
 			clusters := map[string]cluster{}
@@ -260,6 +284,9 @@ func TestEnvoyCrossReferences(t *testing.T) {
 			wantListeners := map[string]string{"inbound": "0.0.0.0:8080", "egress": "127.0.0.1:7070", "readiness": "0.0.0.0:15021"}
 			if component == "ingress" {
 				wantListeners = map[string]string{"ingress": "0.0.0.0:8080", "readiness": "0.0.0.0:15021"}
+			}
+			if s.metricsMode == "prometheus" {
+				wantListeners["prometheus_stats"] = "0.0.0.0:15090"
 			}
 			gotListeners := map[string]string{}
 			routed := map[string]bool{}
@@ -277,7 +304,7 @@ func TestEnvoyCrossReferences(t *testing.T) {
 								fail("listener %s traces to cluster %q, which does not exist", l.Name, cc)
 							}
 						}
-						if (tc.Tracing != nil) != (s.jaeger && l.Name != "readiness") {
+						if (tc.Tracing != nil) != (s.jaeger && l.Name != "readiness" && l.Name != "prometheus_stats") {
 							fail("listener %s: tracing %v with jaeger.enabled=%v", l.Name, tc.Tracing != nil, s.jaeger)
 						}
 						for _, vh := range tc.RouteConfig.VirtualHosts {

@@ -1,6 +1,8 @@
 package charttest
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,6 +17,12 @@ func TestStatsdMappingPassesCheckConfig(t *testing.T) {
 	bin := tool(t, "statsd_exporter")
 	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
 		mapping, err := rel.StatsdMapping()
+		if s.metricsMode != "statsd" {
+			if err == nil {
+				t.Fatalf("metrics.mode %s still renders a statsd mapping", s.metricsMode)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,9 +67,20 @@ func TestPrometheusConfigPassesPromtool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := writeFile(t, t.TempDir(), "prometheus.yml", cfg)
-		if out, err := runTool(t, bin, "check", "config", p); err != nil {
+		rules, err := rel.RecordingRules()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As in the pod: the rules beside the config, which names them.
+		dir := t.TempDir()
+		writeFile(t, dir, "rules.yml", rules)
+		p := writeFile(t, dir, "prometheus.yml", cfg)
+		out, err := runTool(t, bin, "check", "config", p)
+		if err != nil {
 			t.Fatalf("promtool check config: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "SUCCESS: 6 rules found") {
+			t.Errorf("promtool did not check the 6 recording rules beside the config:\n%s", out)
 		}
 		// Discovery stays in the release namespace, on this release's pods.
 		if !strings.Contains(cfg, `names: ["`+s.namespace()+`"]`) || !strings.Contains(cfg, "app.kubernetes.io/instance="+s.release()) {
@@ -102,5 +121,40 @@ func TestDesignQueriesParse(t *testing.T) {
 	bad := strings.Replace(string(data), "by (app,cluster)", "by (app,cluster", 1)
 	if out, err := runTool(t, bin, "check", "rules", writeFile(t, t.TempDir(), "bad.yml", bad)); err == nil {
 		t.Fatalf("promtool accepted an unbalanced query:\n%s", out)
+	}
+}
+
+// The recording rules pass promtool's check, and promtool's unit test
+// (testdata/recording-rules-test.yml: input series of one hop and of a
+// hop to local_service, the values each rule must record) against the
+// rendered rules. The same rules serve both metrics modes: they read the
+// series names both give.
+func TestRecordingRulesWithPromtool(t *testing.T) {
+	bin := tool(t, "promtool")
+	for _, mode := range metricsModes {
+		t.Run(mode, func(t *testing.T) {
+			rel, err := render.Render(render.Options{Set: []string{"metrics.mode=" + mode}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules, err := rel.RecordingRules()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			rulesPath := writeFile(t, dir, "rules.yml", rules)
+			out, err := runTool(t, bin, "check", "rules", rulesPath)
+			if err != nil || !strings.Contains(out, "SUCCESS: 6 rules found") {
+				t.Fatalf("promtool check rules: %v\n%s", err, out)
+			}
+			spec, err := os.ReadFile(filepath.Join("testdata", "recording-rules-test.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err = runTool(t, bin, "test", "rules", writeFile(t, dir, "rules-test.yml", string(spec)))
+			if err != nil || !strings.Contains(out, "SUCCESS") {
+				t.Fatalf("promtool test rules: %v\n%s", err, out)
+			}
+		})
 	}
 }

@@ -318,7 +318,8 @@ func scrape(url string) (map[string]*dto.MetricFamily, error) {
 // requirePortsFree fails, naming the port, when the bootstrap's ports are taken.
 func requirePortsFree(t *testing.T) {
 	t.Helper()
-	for _, addr := range []string{":8080", ":15021", "127.0.0.1:7070", "127.0.0.1:9901", "127.0.0.1:9090", "127.0.0.1:9091", "127.0.0.1:9411"} {
+	// IPv4, as the bootstrap binds (0.0.0.0): a port-forward on [::1] is no conflict.
+	for _, addr := range []string{"0.0.0.0:8080", "0.0.0.0:15021", "127.0.0.1:7070", "127.0.0.1:9901", "127.0.0.1:9090", "127.0.0.1:9091", "127.0.0.1:9411"} {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Fatalf("port %s is taken (%v): this test runs the rendered bootstrap on its own ports; stop what holds it", addr, err)

@@ -325,6 +325,13 @@ func (r *Release) StatsdMapping() (string, error) { return r.configFile("mapping
 // PrometheusConfig returns the Prometheus config (prometheus.yml).
 func (r *Release) PrometheusConfig() (string, error) { return r.configFile("prometheus.yml") }
 
+// RecordingRules returns Prometheus's recording rules (rules.yml), which
+// the Prometheus config names beside it.
+func (r *Release) RecordingRules() (string, error) { return r.configFile("rules.yml") }
+
+// GrafanaDatasources returns Grafana's provisioned data sources (datasources.yaml).
+func (r *Release) GrafanaDatasources() (string, error) { return r.configFile("datasources.yaml") }
+
 // JaegerConfig returns the Jaeger v2 config (config.yaml of the Jaeger ConfigMap).
 func (r *Release) JaegerConfig() (string, error) { return r.configFile("config.yaml") }
 

@@ -10,7 +10,8 @@ Ports (DESIGN.md, "Ports inside a pod"):
   0.0.0.0:15021    readiness listener: only /ready, routed to the admin
   127.0.0.1:9901   admin, never on the pod IP
   127.0.0.1:9090   the app (cluster local_service)
-  127.0.0.1:9125   statsd_exporter (UDP)
+  127.0.0.1:9125   statsd_exporter (UDP; metrics.mode statsd)
+  0.0.0.0:15090    stats listener: only GET /stats/prometheus (metrics.mode prometheus)
 */}}
 
 {{/*
@@ -57,6 +58,8 @@ typed_dns_resolver_config:
     dns_resolver_options:
       no_default_search_domain: true
 
+{{- if eq .root.Values.metrics.mode "statsd" }}
+
 # Stats go to the statsd_exporter sidecar. The prefix carries the role's
 # name, so that the mapping can label every series with app="{{ $name }}":
 #   envoy.{{ $name }}.cluster.<cluster>.upstream_rq_time
@@ -68,6 +71,18 @@ stats_sinks:
     address:
       socket_address: { protocol: UDP, address: 127.0.0.1, port_value: 9125 }
     prefix: envoy.{{ $name }}
+{{- else }}
+
+# Prometheus reads this Envoy's own stats (the stats listener, 15090).
+# Histograms are merged at each flush. Request times get the statsd
+# mapping's buckets, in milliseconds, so that both metrics modes give the
+# same le values once Prometheus relabels them into seconds.
+stats_flush_interval: {{ $envoy.statsFlushInterval }}
+stats_config:
+  histogram_bucket_settings:
+  - match: { suffix: .upstream_rq_time }
+    buckets: [{{ range $i, $b := include "envoy-example.latencyBuckets" .root | fromYamlArray }}{{ if $i }}, {{ end }}{{ $b.ms }}{{ end }}]
+{{- end }}
 {{- end }}
 
 {{/*
@@ -157,6 +172,39 @@ typed_per_filter_config:
     "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
     disabled: true
   {{- end }}
+{{- end }}
+
+{{/*
+The stats listener (metrics.mode prometheus): Prometheus's scrapes of
+GET /stats/prometheus on the pod IP, answered by the admin, as Istio does
+on the same port. Every other path and method finds no route (404): the
+admin's other pages can drain or stop Envoy.
+*/}}
+{{- define "envoy-example.envoy.prometheusStatsListener" -}}
+- name: prometheus_stats
+  address:
+    socket_address: { address: 0.0.0.0, port_value: 15090 }
+  filter_chains:
+  - filters:
+    - name: envoy.filters.network.http_connection_manager
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+        stat_prefix: prometheus_stats
+        codec_type: AUTO
+        route_config:
+          name: prometheus_stats
+          virtual_hosts:
+          - name: prometheus_stats
+            domains: ["*"]
+            routes:
+            - match:
+                path: /stats/prometheus
+                headers:
+                - name: ":method"
+                  string_match: { exact: GET }
+              route: { cluster: envoy_admin, timeout: 5s }
+        http_filters:
+        {{- include "envoy-example.envoy.router" . | nindent 8 }}
 {{- end }}
 
 {{/* The last HTTP filter of every listener. */}}
@@ -265,7 +313,7 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
             socket_address: { address: {{ include "envoy-example.serviceFQDN" (dict "root" .root "component" "jaeger-zipkin") }}, port_value: 9411 }
 {{- end }}
 
-{{/* The admin on loopback, for the readiness listener. */}}
+{{/* The admin on loopback, for the readiness and stats listeners. */}}
 {{- define "envoy-example.envoy.adminCluster" -}}
 - name: envoy_admin
   type: STATIC

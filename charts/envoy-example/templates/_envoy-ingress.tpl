@@ -4,6 +4,7 @@ as one bootstrap that reads top to bottom:
 
   ingress    0.0.0.0:8080    from outside (the ingress Service) -> the frontend cluster
   readiness  0.0.0.0:15021   the kubelet's probes -> the admin's /ready
+  prometheus_stats  0.0.0.0:15090  metrics.mode prometheus: GET /stats/prometheus -> the admin
 
 It has no app and no egress listener; whom it calls comes from the topology
 (_topology.tpl: ingress calls frontend). The blocks shared with the sidecars
@@ -83,6 +84,9 @@ static_resources:
           http_filters:
           {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
   {{- include "envoy-example.envoy.readinessListener" $ctx | nindent 2 }}
+  {{- if eq $root.Values.metrics.mode "prometheus" }}
+  {{- include "envoy-example.envoy.prometheusStatsListener" $ctx | nindent 2 }}
+  {{- end }}
 
   clusters:
   {{- include "envoy-example.envoy.upstreamCluster" (dict "root" $root "callee" $frontend) | nindent 2 }}

@@ -5,6 +5,7 @@ bootstrap that reads top to bottom:
   inbound    0.0.0.0:8080    the Service port   -> local_service, the app on 127.0.0.1:9090
   egress     127.0.0.1:7070  the app's calls    -> one cluster per service it calls
   readiness  0.0.0.0:15021   the kubelet's probes -> the admin's /ready
+  prometheus_stats  0.0.0.0:15090  metrics.mode prometheus: GET /stats/prometheus -> the admin
 
 What differs between the four comes from the topology (_topology.tpl): the
 app's protocol and the services it calls. The blocks shared with the ingress
@@ -123,6 +124,9 @@ static_resources:
           http_filters:
           {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
   {{- include "envoy-example.envoy.readinessListener" $ctx | nindent 2 }}
+  {{- if eq $root.Values.metrics.mode "prometheus" }}
+  {{- include "envoy-example.envoy.prometheusStatsListener" $ctx | nindent 2 }}
+  {{- end }}
 
   clusters:
   - name: local_service

@@ -1,8 +1,9 @@
 {{/*
-Sidecar injection: the Envoy and statsd_exporter containers that every
-service pod and the ingress pod get, and the volumes they mount. Pods that
-must not get them (Jaeger, Prometheus, the helm test pod) simply do not
-include these templates.
+Sidecar injection: the Envoy container (and with metrics.mode statsd the
+statsd_exporter container) that every service pod and the ingress pod get,
+and the volumes they mount. Pods that must not get them (Jaeger,
+Prometheus, Grafana, the helm test pod) simply do not include these
+templates.
 
 Call with (dict "root" $ "component" "user" "native" true).
   native: true renders native sidecars (for initContainers): restartPolicy
@@ -18,6 +19,7 @@ starts only once Envoy is ready.
 {{- $root := .root -}}
 {{- $envoy := $root.Values.envoy -}}
 {{- $statsd := $root.Values.statsdExporter -}}
+{{- if eq $root.Values.metrics.mode "statsd" -}}
 - name: statsd-exporter
   image: {{ include "envoy-example.image" (dict "root" $root "image" $statsd.image) | quote }}
   imagePullPolicy: {{ $statsd.image.pullPolicy }}
@@ -51,6 +53,7 @@ starts only once Envoy is ready.
     - name: statsd-mapping
       mountPath: /etc/statsd-exporter
       readOnly: true
+{{ end -}}
 - name: envoy
   image: {{ include "envoy-example.image" (dict "root" $root "image" $envoy.image) | quote }}
   imagePullPolicy: {{ $envoy.image.pullPolicy }}
@@ -87,6 +90,12 @@ starts only once Envoy is ready.
     - name: envoy-ready
       containerPort: 15021
       protocol: TCP
+    {{- if eq $root.Values.metrics.mode "prometheus" }}
+    # Prometheus scrapes GET /stats/prometheus here (the stats listener).
+    - name: envoy-prom
+      containerPort: 15090
+      protocol: TCP
+    {{- end }}
   {{- if .native }}
   # The app container starts only once this passes.
   startupProbe:
@@ -149,9 +158,11 @@ starts only once Envoy is ready.
 - name: envoy-config
   configMap:
     name: {{ include "envoy-example.componentName" (dict "root" .root "component" (printf "%s-envoy" .component)) }}
+{{- if eq .root.Values.metrics.mode "statsd" }}
 - name: statsd-mapping
   configMap:
     name: {{ include "envoy-example.componentName" (dict "root" .root "component" "statsd-mapping") }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -159,7 +170,9 @@ Pod annotations that roll the pods when their sidecars' config changes.
 */}}
 {{- define "envoy-example.sidecarChecksums" -}}
 checksum/envoy: {{ include "envoy-example.envoyBootstrap" . | sha256sum }}
+{{- if eq .root.Values.metrics.mode "statsd" }}
 checksum/statsd-mapping: {{ include "envoy-example.statsdMapping" .root | sha256sum }}
+{{- end }}
 {{- end }}
 
 {{/*
