@@ -2,9 +2,9 @@
 // FastCGI responder (PHP-FPM) and read its whole answer, within a deadline.
 //
 // It is written here rather than taken from a library: Go's standard
-// library has a FastCGI server (net/http/fcgi) but no client, the client
-// libraries on the module proxy are small and unmaintained, and the part of
-// the protocol a responder request needs is small (FastCGI 1.0: a
+// library has a FastCGI server (net/http/fcgi) but no client, no
+// maintained client module was at hand, and the part of the protocol a
+// responder request needs is small (FastCGI 1.0: a
 // BEGIN_REQUEST record, the PARAMS stream, the STDIN stream, then STDOUT
 // and STDERR records until END_REQUEST). The tests run it against a real
 // PHP-FPM.
