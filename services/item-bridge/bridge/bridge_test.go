@@ -42,6 +42,10 @@ func TestTraceHeadersReachPHP(t *testing.T) {
 	if _, err := c.GetItem(ctx, &itemv1.GetItemRequest{Id: 3}); err != nil {
 		t.Fatal(err)
 	}
+	// The call is counted as the Go service's calls are (go-grpc-prometheus).
+	if n := handled(t, s, "GetItem", "OK"); n != 1 {
+		t.Errorf("grpc_server_handled_total{GetItem, OK} = %v, want 1", n)
+	}
 	want := `"request_id":"` + requestID + `","trace_id":"` + traceID + `","method":"/item.v1.ItemService/GetItem","status":"OK"`
 	deadline := time.Now().Add(5 * time.Second)
 	for !fpm.LogHas(want) {
@@ -147,4 +151,24 @@ func listen(t *testing.T, handle func(net.Conn)) string {
 		}
 	}()
 	return l.Addr().String()
+}
+
+// handled is grpc_server_handled_total of item.v1.ItemService's method
+// with code, as the bridge's /metrics says.
+func handled(t *testing.T, s *testmesh.Service, method, code string) float64 {
+	t.Helper()
+	mf := s.Metrics(t)["grpc_server_handled_total"]
+	if mf == nil {
+		t.Fatal("no grpc_server_handled_total on /metrics")
+	}
+	for _, m := range mf.GetMetric() {
+		l := map[string]string{}
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		if l["grpc_service"] == "item.v1.ItemService" && l["grpc_method"] == method && l["grpc_code"] == code {
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
