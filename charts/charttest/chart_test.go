@@ -29,6 +29,7 @@ type scenario struct {
 	metricsMode        string // metrics.mode: statsd or prometheus
 	native             bool
 	mesh               bool // sidecars.enabled: the service pods get Envoy
+	itemPHP            bool // services.item.implementation=php: the bridge and PHP-FPM serve item
 	userReplicas       int32
 	ingressType        corev1.ServiceType
 	nodePort           int32 // of the ingress; 0 when Kubernetes picks
@@ -153,8 +154,24 @@ func scenarios() []scenario {
 		"envoy.outlierDetection.enabled=false",
 	}
 
+	// The item service's legacy PHP implementation, with each way of
+	// running the sidecars (_item-php.tpl), and as CI installs it.
+	php := base("item-php")
+	php.opts.Set = []string{"services.item.implementation=php"}
+	php.itemPHP = true
+	phpPlain := base("item-php-plain-container-sidecars")
+	phpPlain.opts.Set = []string{"services.item.implementation=php", "sidecars.native=false"}
+	phpPlain.itemPHP, phpPlain.native = true, false
+	phpBypass := base("item-php-sidecars-off")
+	phpBypass.opts.Set = []string{"services.item.implementation=php", "sidecars.enabled=false"}
+	phpBypass.itemPHP, phpBypass.mesh = true, false
+	phpOffline := base("item-php-ci-values-offline")
+	phpOffline.opts.ValuesFiles = []string{"../../ci/values-offline.yaml"}
+	phpOffline.opts.Set = []string{"services.item.implementation=php"}
+	phpOffline.itemPHP = true
+
 	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass, edges, edges2, faults,
-		native, nativeKind, nativePlain}
+		native, nativeKind, nativePlain, php, phpPlain, phpBypass, phpOffline}
 }
 
 // forEach runs check on every scenario as a subtest.
@@ -390,28 +407,36 @@ func TestSidecarInjection(t *testing.T) {
 			init, main := names(spec.InitContainers), names(spec.Containers)
 			switch component {
 			case "frontend", "user", "order", "item":
-				if !s.mesh {
-					if len(init) != 0 || !slices.Equal(main, []string{component}) {
-						t.Errorf("%s: sidecars off, yet initContainers %v, containers %v; want none and [%s]", component, init, main, component)
-					}
-					if len(spec.Volumes) != 0 {
-						t.Errorf("%s: sidecars off, yet volumes %v", component, spec.Volumes)
-					}
-				} else if s.native {
-					if !slices.Equal(init, sidecars) || !slices.Equal(main, []string{component}) {
-						t.Errorf("%s: initContainers %v, containers %v; want %v and [%s]", component, init, main, sidecars, component)
-						continue
-					}
+				// With item's php implementation, PHP-FPM joins the item
+				// pod: the last native sidecar, or a plain container before
+				// the app (_item-php.tpl).
+				var want []string
+				if s.mesh {
+					want = slices.Clone(sidecars)
+				}
+				if component == "item" && s.itemPHP {
+					want = append(want, "php-fpm")
+				}
+				wantInit, wantMain := want, []string{component}
+				if !s.native {
+					wantInit, wantMain = nil, append(slices.Clone(want), component)
+				}
+				if !slices.Equal(init, wantInit) || !slices.Equal(main, wantMain) {
+					t.Errorf("%s: initContainers %v, containers %v; want %v and %v", component, init, main, wantInit, wantMain)
+					continue
+				}
+				if len(want) == 0 && len(spec.Volumes) != 0 {
+					t.Errorf("%s: no sidecars, yet volumes %v", component, spec.Volumes)
+				}
+				if s.native {
 					for _, c := range spec.InitContainers {
 						if c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways {
 							t.Errorf("%s: native sidecar %s lacks restartPolicy Always", component, c.Name)
 						}
 					}
-					if spec.InitContainers[len(sidecars)-1].StartupProbe == nil {
-						t.Errorf("%s: Envoy has no startupProbe: the app could start before Envoy is ready", component)
-					}
-				} else if len(init) != 0 || !slices.Equal(main, append(slices.Clone(sidecars), component)) {
-					t.Errorf("%s: initContainers %v, containers %v; want none and %v plus %s", component, init, main, sidecars, component)
+				}
+				if s.mesh && s.native && spec.InitContainers[len(sidecars)-1].StartupProbe == nil {
+					t.Errorf("%s: Envoy has no startupProbe: the app could start before Envoy is ready", component)
 				}
 			case "ingress":
 				if len(init) != 0 || !slices.Equal(main, sidecars) {
@@ -624,11 +649,19 @@ func TestBypassWiresAppsToServices(t *testing.T) {
 				"order":    {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", seed, "--item-addr=" + fqdn("item")},
 				"item":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", seed},
 			}
+			if s.itemPHP {
+				// The bridge, and PHP-FPM beside it (TestItemPHPPod).
+				want["item"] = append(want["item"], "--php-fpm-addr=127.0.0.1:9000", "--php-script=/srv/item-php/index.php")
+			}
 			for c, args := range want {
 				d := deployment(t, rel, c)
 				spec := d.Spec.Template.Spec
-				if len(spec.Containers) != 1 || len(spec.InitContainers) != 0 {
-					t.Errorf("%s: containers %v, initContainers %v; want the app alone", c, names(spec.Containers), names(spec.InitContainers))
+				var wantInit []string
+				if c == "item" && s.itemPHP {
+					wantInit = []string{"php-fpm"}
+				}
+				if len(spec.Containers) != 1 || !slices.Equal(names(spec.InitContainers), wantInit) {
+					t.Errorf("%s: containers %v, initContainers %v; want the app alone, and %v", c, names(spec.Containers), names(spec.InitContainers), wantInit)
 					continue
 				}
 				app := spec.Containers[0]

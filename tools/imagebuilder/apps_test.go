@@ -30,7 +30,7 @@ import (
 
 // services are the images whose binary serves the ops-port /healthz contract
 // (--ops-listen, --listen); smoke is a client and is checked otherwise.
-var services = []string{"frontend", "user", "order", "item"}
+var services = []string{"frontend", "user", "order", "item", "item-bridge"}
 
 // TestOurImages builds our images twice, as `make images` does, and checks
 // what the chart and a cluster rely on: references, platforms, config,
@@ -54,12 +54,17 @@ func TestOurImages(t *testing.T) {
 	t.Setenv("SOURCE_DATE_EPOCH", fmt.Sprint(epoch.Unix()))
 	out1 := t.TempDir()
 	first := buildInto(t, out1, config{root: root, revision: revision})
-	if len(first) != len(apps.All) {
-		t.Fatalf("built %d images, want %d", len(first), len(apps.All))
+	// The Go programs, and the item service's PHP application.
+	if len(first) != len(apps.All)+1 {
+		t.Fatalf("built %d images, want %d", len(first), len(apps.All)+1)
 	}
 
 	for _, res := range first {
 		t.Run(res.Name+"/config", func(t *testing.T) {
+			if res.Name == apps.ItemPHPName {
+				itemPHPConfig(t, res)
+				return
+			}
 			if want := "envoy-example/" + res.Name + ":" + p.AppVersion; res.Ref != want {
 				t.Errorf("reference %s, want %s (from Chart.yaml's appVersion)", res.Ref, want)
 			}
@@ -173,8 +178,11 @@ func TestOurImages(t *testing.T) {
 		t.Run(res.Name+"/healthz", func(t *testing.T) { serviceAnswers(t, res) })
 	}
 	for _, res := range first {
-		if res.Name == "smoke" {
+		switch res.Name {
+		case "smoke":
 			t.Run("smoke/starts", func(t *testing.T) { smokeStarts(t, res) })
+		case apps.ItemPHPName:
+			t.Run(res.Name+"/serves", func(t *testing.T) { itemPHPServes(t, res) })
 		}
 	}
 

@@ -43,6 +43,9 @@ type Server struct {
 	// (a SIGTERM right at start): once going away, never serving again.
 	servingMu sync.Mutex
 	goingAway bool
+	// served: Serve has been called. unavailable: what the services need
+	// does not answer (SetAvailable).
+	served, unavailable bool
 	// draining ends (endStreams) when the streams should end.
 	draining   context.Context
 	endStreams context.CancelFunc
@@ -103,14 +106,34 @@ func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
 func (s *Server) Serve(lis net.Listener) error {
 	s.metrics.InitializeMetrics(s.grpc)
 	s.servingMu.Lock()
-	if !s.goingAway {
-		s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-		for _, n := range s.names {
-			s.health.SetServingStatus(n, healthpb.HealthCheckResponse_SERVING)
-		}
-	}
+	s.served = true
+	s.setStatusLocked()
 	s.servingMu.Unlock()
 	return s.grpc.Serve(lis)
+}
+
+// SetAvailable says whether what the services depend on answers (the
+// item bridge's PHP-FPM); while it does not, every service is NOT_SERVING
+// though the server takes calls. It never turns a server that is going away
+// SERVING again. A server is available until told otherwise.
+func (s *Server) SetAvailable(ok bool) {
+	s.servingMu.Lock()
+	defer s.servingMu.Unlock()
+	s.unavailable = !ok
+	s.setStatusLocked()
+}
+
+// setStatusLocked sets every service's status from served, unavailable and
+// goingAway; servingMu is held.
+func (s *Server) setStatusLocked() {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if s.served && !s.unavailable && !s.goingAway {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus("", st)
+	for _, n := range s.names {
+		s.health.SetServingStatus(n, st)
+	}
 }
 
 // NotServing marks every service NOT_SERVING while the server still takes
@@ -120,10 +143,7 @@ func (s *Server) NotServing() {
 	s.servingMu.Lock()
 	defer s.servingMu.Unlock()
 	s.goingAway = true
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	for _, n := range s.names {
-		s.health.SetServingStatus(n, healthpb.HealthCheckResponse_NOT_SERVING)
-	}
+	s.setStatusLocked()
 }
 
 // settle is how long Shutdown lets the health watchers send NOT_SERVING

@@ -228,3 +228,40 @@ func handled(t *testing.T, reg *prometheus.Registry, code string) float64 {
 	}
 	return sum
 }
+
+// SetAvailable(false) turns every service NOT_SERVING and true turns it
+// back; after NotServing (SIGTERM) nothing turns it SERVING again.
+func TestSetAvailable(t *testing.T) {
+	s, conn, _, _ := serve(t)
+	h := healthpb.NewHealthClient(conn)
+	check := func(when string, want healthpb.HealthCheckResponse_ServingStatus) {
+		t.Helper()
+		// Serve sets SERVING in its goroutine: give it a moment.
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			var got []healthpb.HealthCheckResponse_ServingStatus
+			for _, name := range []string{"", "user.v1.UserService"} {
+				r, err := h.Check(context.Background(), &healthpb.HealthCheckRequest{Service: name})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, r.GetStatus())
+			}
+			if got[0] == want && got[1] == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: health %v for the server and the service, want %v", when, got, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	check("serving", healthpb.HealthCheckResponse_SERVING)
+	s.SetAvailable(false)
+	check("unavailable", healthpb.HealthCheckResponse_NOT_SERVING)
+	s.SetAvailable(true)
+	check("available again", healthpb.HealthCheckResponse_SERVING)
+	s.NotServing()
+	s.SetAvailable(true)
+	check("going away", healthpb.HealthCheckResponse_NOT_SERVING)
+}

@@ -39,8 +39,23 @@ func (s State) String() string {
 }
 
 // Readiness holds a service's State, shared by /readyz and the gRPC health
-// service. The zero value is Starting.
-type Readiness struct{ state atomic.Int32 }
+// service, and whether what it depends on answers. The zero value is
+// Starting, with nothing down.
+type Readiness struct {
+	state atomic.Int32
+	// down names the dependency that does not answer, or is nil.
+	down atomic.Pointer[string]
+}
+
+// SetDown marks the service not ready, whatever its State, because of what
+// reason names (the item bridge's PHP-FPM not answering); "" clears it.
+func (r *Readiness) SetDown(reason string) {
+	if reason == "" {
+		r.down.Store(nil)
+		return
+	}
+	r.down.Store(&reason)
+}
 
 // Set moves the service to s.
 func (r *Readiness) Set(s State) { r.state.Store(int32(s)) }
@@ -50,7 +65,8 @@ func (r *Readiness) State() State { return State(r.state.Load()) }
 
 // AddProbes mounts /healthz and /readyz on mux. /healthz answers 200 while
 // the process can serve HTTP at all: restarting a draining process would
-// only cut its calls. /readyz answers 200 only while Serving.
+// only cut its calls. /readyz answers 200 only while Serving and nothing
+// it depends on is down (SetDown).
 func AddProbes(mux *http.ServeMux, r *Readiness) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -62,6 +78,11 @@ func AddProbes(mux *http.ServeMux, r *Readiness) {
 		if s != Serving {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("not ready: " + s.String() + "\n"))
+			return
+		}
+		if down := r.down.Load(); down != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready: " + *down + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

@@ -18,6 +18,8 @@ package propagation
 
 import (
 	"context"
+	"iter"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -60,6 +62,10 @@ func (h Headers) TraceID() string { return h.traceID }
 
 // Get returns the value of one propagated header, or "".
 func (h Headers) Get(name string) string { return h.values[strings.ToLower(name)] }
+
+// All yields every propagated header, lower-case name and value, for a
+// transport other than gRPC and HTTP (the item bridge's FastCGI params).
+func (h Headers) All() iter.Seq2[string, string] { return maps.All(h.values) }
 
 // Len is the number of headers passed on.
 func (h Headers) Len() int { return len(h.values) }

@@ -1,6 +1,8 @@
-// Package apps holds the recipes of our own images: the four services and
-// the smoke checker that `helm test` runs. Each is one static Go binary on
-// an empty base, run as a non-root user.
+// Package apps holds the recipes of our own images: the four services, the
+// item service's gRPC-to-FastCGI bridge and the smoke checker that `helm
+// test` runs, each one static Go binary on an empty base; and the item
+// service's PHP application under Debian's PHP-FPM (itemphp.go). All run
+// as a non-root user.
 package apps
 
 import (
@@ -32,6 +34,7 @@ var All = []App{
 	{"user", "./services/user"},
 	{"order", "./services/order"},
 	{"item", "./services/item"},
+	{"item-bridge", "./services/item-bridge"},
 	{"smoke", "./tools/smoke"},
 }
 
@@ -80,6 +83,11 @@ func Recipes(env recipe.Env, p *pins.Pins, revision string) (rs []recipe.Recipe,
 				return Make(ctx, env, app, arch, labels(app.Name))
 			},
 		})
+	}
+	if ItemPHPPresent(env.Root) {
+		rs = append(rs, itemPHPRecipe(env, Ref(ItemPHPName, p.AppVersion), labels(ItemPHPName)))
+	} else {
+		missing = append(missing, ItemPHPName)
 	}
 	return rs, missing
 }

@@ -30,8 +30,14 @@ type Debs struct {
 // FetchDebs fetches the packages for arch from the machine's own Debian
 // release with apt-get, into a private state directory under cache (the
 // machine's apt configuration and dpkg database are left alone), and
-// unpacks each. Offline, the packages fetched by an earlier build serve.
-// Without apt-get, the host's own files serve for the host's architecture.
+// unpacks each. A package already in the cache at the version the release
+// serves now is not downloaded again. Offline, the packages fetched by an
+// earlier build serve. Without apt-get, the host's own files serve for the
+// host's architecture.
+//
+// A package of architecture "all" (the same files on every architecture,
+// such as PHP code) is named with the suffix ":all": php-google-protobuf:all.
+// Roots and Versions are keyed by the bare name.
 func FetchDebs(ctx context.Context, cache, arch string, pkgs ...string) (*Debs, error) {
 	if Triplet(arch) == "" {
 		return nil, fmt.Errorf("no Debian packages for %s", arch)
@@ -42,6 +48,7 @@ func FetchDebs(ctx context.Context, cache, arch string, pkgs ...string) (*Debs, 
 			return nil, fmt.Errorf("linux/%s: apt-get is not available to fetch Debian's %s", arch, strings.Join(pkgs, ", "))
 		}
 		for _, p := range pkgs {
+			p = strings.TrimSuffix(p, ":all")
 			d.Roots[p], d.Versions[p] = "/", "host"
 		}
 		return d, nil
@@ -58,19 +65,16 @@ func FetchDebs(ctx context.Context, cache, arch string, pkgs ...string) (*Debs, 
 		"-o", "APT::Architectures::=amd64", "-o", "APT::Architectures::=arm64",
 		"-o", "Debug::NoLocking=1", "-qq",
 	}
+	dirOf := func(p string) string { return filepath.Join(cache, "debs", arch, p) }
+	fetchErr := fetchDebs(ctx, opts, apt, arch, pkgs, dirOf)
 	for _, p := range pkgs {
-		dir := filepath.Join(cache, "debs", arch, p)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		pattern := filepath.Join(dir, p+"_*_"+arch+".deb")
-		if err := fetchDeb(ctx, opts, apt, dir, p, arch); err != nil {
-			if cached, _ := filepath.Glob(pattern); len(cached) != 1 {
-				return nil, fmt.Errorf("%s:%s: %w", p, arch, err)
-			}
-		}
-		got, _ := filepath.Glob(pattern)
+		p = strings.TrimSuffix(p, ":all")
+		dir := dirOf(p)
+		got := debFiles(dir, p, arch)
 		if len(got) != 1 {
+			if fetchErr != nil {
+				return nil, fmt.Errorf("%s:%s: %w", p, arch, fetchErr)
+			}
 			return nil, fmt.Errorf("%s:%s: expected one package in %s, found %v", p, arch, dir, got)
 		}
 		root := filepath.Join(dir, "root")
@@ -133,9 +137,11 @@ func (d *Debs) names() []string {
 	return names
 }
 
-// fetchDeb refreshes the package lists (once per process) and replaces the
-// package file in dir with the version the Debian release serves now.
-func fetchDeb(ctx context.Context, opts []string, apt, dir, pkg, arch string) error {
+// fetchDebs refreshes the package lists (once per process), asks apt which
+// file of each package the release serves now (one apt-get call for all of
+// them, --print-uris), and downloads in one more call those not yet in
+// their directory dirOf(pkg), where each replaces any other version.
+func fetchDebs(ctx context.Context, opts []string, apt, arch string, pkgs []string, dirOf func(string) string) error {
 	aptUpdated.Lock()
 	if !aptUpdated.done[apt] {
 		if _, err := command(ctx, apt, "apt-get", append(opts, "update")...); err != nil {
@@ -145,27 +151,83 @@ func fetchDeb(ctx context.Context, opts []string, apt, dir, pkg, arch string) er
 		aptUpdated.done[apt] = true
 	}
 	aptUpdated.Unlock()
-	fresh := filepath.Join(dir, "new")
-	if err := os.RemoveAll(fresh); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(fresh, 0o755); err != nil {
+	fresh, err := os.MkdirTemp(apt, "download-")
+	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(fresh)
-	if _, err := command(ctx, fresh, "apt-get", append(opts, "download", pkg+":"+arch)...); err != nil {
+	var names []string
+	for _, p := range pkgs {
+		if bare, ok := strings.CutSuffix(p, ":all"); ok {
+			// apt knows a package of architecture "all" by its bare name.
+			names = append(names, bare)
+		} else {
+			names = append(names, p+":"+arch)
+		}
+	}
+	// Lines of 'URI' file size hash; nothing is downloaded (and fresh is
+	// empty, so every package is listed).
+	out, err := command(ctx, fresh, "apt-get", append(opts, append([]string{"download", "--print-uris"}, names...)...)...)
+	if err != nil {
 		return err
 	}
-	got, _ := filepath.Glob(filepath.Join(fresh, pkg+"_*_"+arch+".deb"))
-	if len(got) != 1 {
-		return fmt.Errorf("apt-get download %s:%s gave %v", pkg, arch, got)
+	var need []string
+	for i, p := range pkgs {
+		p = strings.TrimSuffix(p, ":all")
+		file := ""
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && isDebOf(f[1], p, arch) {
+				file = f[1]
+			}
+		}
+		if file == "" {
+			return fmt.Errorf("apt-get download --print-uris lists no %s for %s", p, arch)
+		}
+		if _, err := os.Stat(filepath.Join(dirOf(p), file)); err != nil {
+			need = append(need, names[i])
+		}
 	}
-	// Only one version stays, so that the build finds exactly one.
-	old, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
-	for _, f := range old {
-		os.Remove(f)
+	if len(need) == 0 {
+		return nil
 	}
-	return os.Rename(got[0], filepath.Join(dir, filepath.Base(got[0])))
+	if _, err := command(ctx, fresh, "apt-get", append(opts, append([]string{"download"}, need...)...)...); err != nil {
+		return err
+	}
+	for _, p := range pkgs {
+		p = strings.TrimSuffix(p, ":all")
+		got := debFiles(fresh, p, arch)
+		if len(got) == 0 {
+			continue
+		}
+		dir := dirOf(p)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		// Only one version stays, so that the build finds exactly one.
+		old, _ := filepath.Glob(filepath.Join(dir, p+"_*.deb"))
+		for _, f := range old {
+			os.Remove(f)
+		}
+		if err := os.Rename(got[0], filepath.Join(dir, filepath.Base(got[0]))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isDebOf reports whether file is a package file of pkg for arch.
+func isDebOf(file, pkg, arch string) bool {
+	parts := strings.Split(strings.TrimSuffix(file, ".deb"), "_")
+	return len(parts) == 3 && parts[0] == pkg && (parts[2] == arch || parts[2] == "all")
+}
+
+// debFiles are the package files of pkg for arch in dir: pkg_<version>_<arch>.deb,
+// or pkg_<version>_all.deb for a package that is the same on every
+// architecture (PHP code).
+func debFiles(dir, pkg, arch string) []string {
+	got, _ := filepath.Glob(filepath.Join(dir, pkg+"_*_"+arch+".deb"))
+	all, _ := filepath.Glob(filepath.Join(dir, pkg+"_*_all.deb"))
+	return append(got, all...)
 }
 
 // aptUpdated remembers the apt state directories refreshed by this

@@ -189,7 +189,7 @@ func envoyRecipe(env recipe.Env, version string) recipe.Recipe {
 				return nil, image.Config{}, err
 			}
 			for _, d := range deps {
-				if err := addLibs(base, d, arch); err != nil {
+				if err := AddLibs(base, d, arch); err != nil {
 					return nil, image.Config{}, err
 				}
 			}
@@ -232,10 +232,10 @@ func envoyRecipe(env recipe.Env, version string) recipe.Recipe {
 	}
 }
 
-// addLibs puts the dynamic loader at the program's interpreter path and
+// AddLibs puts the dynamic loader at the program's interpreter path and
 // every other library in /lib/<triplet>, a directory the Debian loader
 // searches without an ld.so.cache.
-func addLibs(l *layer.Layer, deps *elfdeps.Deps, arch string) error {
+func AddLibs(l *layer.Layer, deps *elfdeps.Deps, arch string) error {
 	data, err := os.ReadFile(deps.InterpreterSource)
 	if err != nil {
 		return err
