@@ -121,11 +121,11 @@ wait_answers() {
 # imports: what an offline node needs before `helm install`.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CHART_COMPONENTS=envoy,statsd-exporter,jaeger,prometheus,pause
-# How long building them takes cold on 2 cores: 634 s measured with empty
-# Go caches on an idle machine (CI, 2026-11-30), 1215 s while other builds
+# How long building them takes cold on 2 cores: 634 and 704 s measured with empty
+# Go caches on an idle machine (two CI runs, 2026-11-30), 1215 s while other builds
 # shared the two cores.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-CHART_COMPONENTS_COLD="11 min"
+CHART_COMPONENTS_COLD="12 min"
 
 # kind_bin: kind at the version go.mod pins, built into .bin/ (the image
 # builder's --load kind and the scripts run `kind` from PATH).
@@ -149,6 +149,6 @@ component_images() {
 # take to build cold), then the local cluster, and KUBECONFIG pointing at it.
 local_cluster_up() {
 	progress_phase "component images" "$2" component_images "$1"
-	progress_phase "cluster up" "9 min (building Kubernetes and CoreDNS from source: 550 s measured)" ci/cluster up
+	progress_phase "cluster up" "10 min (building Kubernetes and CoreDNS from source: 598 s measured)" ci/cluster up
 	eval "$(ci/cluster env)"
 }
