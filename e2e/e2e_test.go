@@ -310,8 +310,10 @@ func TestDemo(t *testing.T) {
 	step(t, "12-tour-retries-off", tr.retriesOff)
 	step(t, "13-tour-one-pod-ejected", tr.onePodEjected)
 	step(t, "14-tour-slow-order", tr.slowOrder)
+	// The legacy item service (README, "The legacy item service").
+	step(t, "15-item-php-under-load", tr.itemPHP)
 
-	step(t, "15-uninstall", func(t *testing.T) {
+	step(t, "16-uninstall", func(t *testing.T) {
 		helm(t, "uninstall", s.release, "--wait", "--timeout", "5m")
 		instance := "app.kubernetes.io/instance=" + s.release
 		eventually(t, ctx, 3*time.Minute, "nothing of the release left", func() error {
