@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envoy-example/envoy-example/internal/envoyproc"
 	"github.com/envoy-example/envoy-example/internal/kube"
 )
 
@@ -140,7 +141,7 @@ func (tr *tour) onePodEjected(t *testing.T) {
 	ejected := func() (int64, error) {
 		var sum int64
 		for _, a := range orderAdmins {
-			n, err := envoyStat(a, "cluster.item.outlier_detection.ejections_active")
+			n, err := envoyproc.Stat(a, "cluster.item.outlier_detection.ejections_active")
 			if err != nil {
 				return 0, err
 			}
@@ -149,7 +150,7 @@ func (tr *tour) onePodEjected(t *testing.T) {
 		return sum, nil
 	}
 	underLoad(t, tr.ctx, tr.load, "tour 2: one of 2 item pods failing every call", func(t *testing.T) {
-		if err := runtimeModify(badAdmin, "fault.http.abort.abort_percent", "100"); err != nil {
+		if err := envoyproc.RuntimeModify(badAdmin, "fault.http.abort.abort_percent", "100"); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, tr.ctx, time.Minute, "order's Envoys eject "+bad, func() error {
@@ -162,7 +163,7 @@ func (tr *tour) onePodEjected(t *testing.T) {
 		t.Logf("every order pod's Envoy ejected %s (outlier_detection.ejections_active 1)", bad)
 		time.Sleep(15 * time.Second) // the load keeps going around it
 	})
-	if err := runtimeModify(badAdmin, "fault.http.abort.abort_percent", "0"); err != nil {
+	if err := envoyproc.RuntimeModify(badAdmin, "fault.http.abort.abort_percent", "0"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, tr.ctx, 3*time.Minute, bad+" back in order's clusters", func() error {
@@ -209,13 +210,13 @@ func (tr *tour) slowOrder(t *testing.T) {
 	slowAdmin := forward(t, tr.ctx, tr.k, tr.s.namespace, slow, 9901)
 	v := measure(t, tr.ctx, tr.load, "tour 3: one of 2 order pods held 3s per call", func(t *testing.T) {
 		for _, kv := range [][2]string{{"fault.http.delay.fixed_duration_ms", "3000"}, {"fault.http.delay.fixed_delay_percent", "100"}} {
-			if err := runtimeModify(slowAdmin, kv[0], kv[1]); err != nil {
+			if err := envoyproc.RuntimeModify(slowAdmin, kv[0], kv[1]); err != nil {
 				t.Fatal(err)
 			}
 		}
 		time.Sleep(30 * time.Second)
 	})
-	if err := runtimeModify(slowAdmin, "fault.http.delay.fixed_delay_percent", "0"); err != nil {
+	if err := envoyproc.RuntimeModify(slowAdmin, "fault.http.delay.fixed_delay_percent", "0"); err != nil {
 		t.Fatal(err)
 	}
 	// The slow pod costs time (a per-try timeout of 2s now and then), not
@@ -302,40 +303,6 @@ func promValue(prom, query string) (float64, error) {
 	}
 	s, _ := body.Data.Result[0].Value[1].(string)
 	return strconv.ParseFloat(s, 64)
-}
-
-// envoyStat reads one counter or gauge from an Envoy admin.
-func envoyStat(admin, name string) (int64, error) {
-	resp, err := httpClient.Get("http://" + admin + "/stats?filter=^" + url.QueryEscape(strings.ReplaceAll(name, ".", `\.`)) + "$")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	_, v, ok := strings.Cut(strings.TrimSpace(string(body)), ": ")
-	n, err := strconv.ParseInt(v, 10, 64)
-	if !ok || err != nil {
-		return 0, fmt.Errorf("stat %s: %q", name, body)
-	}
-	return n, nil
-}
-
-// runtimeModify sets one runtime key on an Envoy admin, as the README's
-// curl -X POST does.
-func runtimeModify(admin, key, value string) error {
-	resp, err := httpClient.Post("http://"+admin+"/runtime_modify?"+url.Values{key: {value}}.Encode(), "", nil)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("runtime_modify %s=%s: %d %s", key, value, resp.StatusCode, body)
-	}
-	return nil
 }
 
 // rawGet sends GET / with an x-request-id and returns the status and body,
