@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,16 +184,19 @@ func TestDemo(t *testing.T) {
 		helm(t, args...)
 	})
 
-	step(t, "2-helm-test", func(t *testing.T) {
-		// The smoke pod is deleted when it passes (so uninstall leaves
-		// nothing); when it fails it stays, and its log says which step.
+	// helmTest runs `helm test`. The smoke pod is deleted when it passes
+	// (so uninstall leaves nothing); when it fails it stays, and its log
+	// says which check.
+	helmTest := func(t *testing.T) {
+		t.Helper()
 		out, err := k.Helm(ctx, "--namespace", s.namespace, "test", s.release, "--timeout", "5m")
 		t.Logf("helm test %s:\n%s", s.release, out)
 		if err != nil {
 			logs, lerr := k.Clientset.CoreV1().Pods(s.namespace).GetLogs(s.release+"-smoke", &corev1.PodLogOptions{}).DoRaw(ctx)
 			t.Fatalf("helm test: %v\nsmoke checker log (%v):\n%s", err, lerr, logs)
 		}
-	})
+	}
+	step(t, "2-helm-test", helmTest)
 
 	ingress = forwardToComponent(t, ctx, k, s.namespace, selector("ingress"), 8080)
 
@@ -302,18 +306,22 @@ func TestDemo(t *testing.T) {
 		})
 	})
 
-	// The README's fault tour, "Break it on purpose", on the same release.
-	tr := &tour{ctx: ctx, k: k, s: s, upgrade: upgrade, selector: selector, load: load,
-		prometheus: forwardToComponent(t, ctx, k, s.namespace, selector("prometheus"), 9090),
-		jaeger:     forwardToComponent(t, ctx, k, s.namespace, selector("jaeger"), 16686)}
-	step(t, "11-tour-aborts-absorbed", tr.abortsAbsorbed)
-	step(t, "12-tour-retries-off", tr.retriesOff)
-	step(t, "13-tour-one-pod-ejected", tr.onePodEjected)
-	step(t, "14-tour-slow-order", tr.slowOrder)
-	// The legacy item service (README, "The legacy item service").
-	step(t, "15-item-php-under-load", tr.itemPHP)
+	tr := &tour{ctx: ctx, k: k, s: s, upgrade: upgrade, selector: selector, load: load}
+	// The metrics switch (README, "Dashboards"): from here on the release
+	// runs in metrics.mode prometheus.
+	step(t, "11-metrics-prometheus-under-load", func(t *testing.T) { tr.metricsToPrometheus(t, helmTest) })
 
-	step(t, "16-uninstall", func(t *testing.T) {
+	// The README's fault tour, "Break it on purpose", on the same release.
+	tr.prometheus = forwardToComponent(t, ctx, k, s.namespace, selector("prometheus"), 9090)
+	tr.jaeger = forwardToComponent(t, ctx, k, s.namespace, selector("jaeger"), 16686)
+	step(t, "12-tour-aborts-absorbed", tr.abortsAbsorbed)
+	step(t, "13-tour-retries-off", tr.retriesOff)
+	step(t, "14-tour-one-pod-ejected", tr.onePodEjected)
+	step(t, "15-tour-slow-order", tr.slowOrder)
+	// The legacy item service (README, "The legacy item service").
+	step(t, "16-item-php-under-load", tr.itemPHP)
+
+	step(t, "17-uninstall", func(t *testing.T) {
 		helm(t, "uninstall", s.release, "--wait", "--timeout", "5m")
 		instance := "app.kubernetes.io/instance=" + s.release
 		eventually(t, ctx, 3*time.Minute, "nothing of the release left", func() error {
@@ -616,7 +624,15 @@ func oneTrace(jaeger, requestID string, want []string) (traceID string, services
 	return "", nil, fmt.Errorf("no single trace covers every service: %s", strings.Join(seen, "; "))
 }
 
-func promQuery(prom, query string) ([]map[string]string, error) {
+// promSample is one series of an instant query's answer: its labels and
+// its value.
+type promSample struct {
+	labels map[string]string
+	value  float64
+}
+
+// promInstant runs an instant query against a Prometheus.
+func promInstant(prom, query string) ([]promSample, error) {
 	resp, err := httpClient.Get("http://" + prom + "/api/v1/query?" + url.Values{"query": {query}}.Encode())
 	if err != nil {
 		return nil, err
@@ -628,6 +644,7 @@ func promQuery(prom, query string) ([]map[string]string, error) {
 		Data   struct {
 			Result []struct {
 				Metric map[string]string `json:"metric"`
+				Value  [2]any            `json:"value"`
 			} `json:"result"`
 		} `json:"data"`
 	}
@@ -637,11 +654,38 @@ func promQuery(prom, query string) ([]map[string]string, error) {
 	if body.Status != "success" {
 		return nil, fmt.Errorf("prometheus: %s", body.Error)
 	}
-	var series []map[string]string
+	var out []promSample
 	for _, r := range body.Data.Result {
-		series = append(series, r.Metric)
+		s, _ := r.Value[1].(string)
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("prometheus: value %v of %v: %v", r.Value[1], r.Metric, err)
+		}
+		out = append(out, promSample{labels: r.Metric, value: v})
 	}
-	return series, nil
+	return out, nil
+}
+
+// promQuery runs an instant query and returns the label sets of its series.
+func promQuery(prom, query string) ([]map[string]string, error) {
+	samples, err := promInstant(prom, query)
+	var series []map[string]string
+	for _, s := range samples {
+		series = append(series, s.labels)
+	}
+	return series, err
+}
+
+// promValue runs an instant query whose answer is one number (a sum).
+func promValue(prom, query string) (float64, error) {
+	samples, err := promInstant(prom, query)
+	if err != nil {
+		return 0, err
+	}
+	if len(samples) != 1 {
+		return 0, fmt.Errorf("prometheus: %d series for %s, want 1", len(samples), query)
+	}
+	return samples[0].value, nil
 }
 
 // healthyEndpoints counts the hosts of an Envoy cluster that pass health

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +19,8 @@ import (
 
 // tour runs the README's fault tour ("Break it on purpose") on the
 // installed release and asserts what the README says each step shows.
-// It starts where step 10 leaves the release: two pods of everything,
-// no fault.
+// It starts where the metrics switch leaves the release: two pods of
+// everything, no fault, metrics.mode prometheus.
 type tour struct {
 	ctx      context.Context
 	k        *kube.Client
@@ -274,35 +273,6 @@ func traceSpans(jaeger, requestID string) ([]span, error) {
 		out = append(out, sp)
 	}
 	return out, nil
-}
-
-// promValue runs an instant query whose answer is one number (a sum).
-func promValue(prom, query string) (float64, error) {
-	resp, err := httpClient.Get("http://" + prom + "/api/v1/query?" + url.Values{"query": {query}}.Encode())
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, fmt.Errorf("prometheus: %v", err)
-	}
-	if body.Status != "success" {
-		return 0, fmt.Errorf("prometheus: %s", body.Error)
-	}
-	if len(body.Data.Result) != 1 {
-		return 0, fmt.Errorf("prometheus: %d series for %s, want 1", len(body.Data.Result), query)
-	}
-	s, _ := body.Data.Result[0].Value[1].(string)
-	return strconv.ParseFloat(s, 64)
 }
 
 // rawGet sends GET / with an x-request-id and returns the status and body,
