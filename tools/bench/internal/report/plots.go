@@ -5,6 +5,8 @@ import (
 	"image/color"
 	"math"
 	"path/filepath"
+	"slices"
+	"sort"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -13,9 +15,17 @@ import (
 )
 
 var (
-	meshColor   = color.RGBA{R: 0xc0, G: 0x39, B: 0x2b, A: 0xff}
-	bypassColor = color.RGBA{R: 0x29, G: 0x80, B: 0xb9, A: 0xff}
-	dashes      = map[string][]vg.Length{
+	// modeColors: one colour per mode of ModeTable; the mesh modes warm,
+	// the bypass blue.
+	modeColors = map[string]color.Color{
+		Mesh:           color.RGBA{R: 0xc0, G: 0x39, B: 0x2b, A: 0xff},
+		MeshPrometheus: color.RGBA{R: 0xe6, G: 0x7e, B: 0x22, A: 0xff},
+		MeshPlaintext:  color.RGBA{R: 0x8e, G: 0x44, B: 0xad, A: 0xff},
+		MeshPHP:        color.RGBA{R: 0x27, G: 0xae, B: 0x60, A: 0xff},
+		Bypass:         color.RGBA{R: 0x29, G: 0x80, B: 0xb9, A: 0xff},
+	}
+	otherColor = color.RGBA{R: 0x7f, G: 0x8c, B: 0x8d, A: 0xff}
+	dashes     = map[string][]vg.Length{
 		"p50": nil,
 		"p90": {vg.Points(6), vg.Points(3)},
 		"p99": {vg.Points(2), vg.Points(2)},
@@ -23,10 +33,22 @@ var (
 )
 
 func modeColor(mode string) color.Color {
-	if mode == Mesh {
-		return meshColor
+	if c, ok := modeColors[mode]; ok {
+		return c
 	}
-	return bypassColor
+	return otherColor
+}
+
+// pointModes lists the modes of pts in ModeTable's order.
+func pointModes(pts []Point) []string {
+	var out []string
+	for _, pt := range pts {
+		if !slices.Contains(out, pt.Mode) {
+			out = append(out, pt.Mode)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return modeRank(out[i]) < modeRank(out[j]) })
+	return out
 }
 
 // Plots writes the PNGs the report shows.
@@ -88,7 +110,7 @@ func addLine(p *plot.Plot, label string, xys plotter.XYs, c color.Color, dash []
 }
 
 // concurrencyPlot: latency (p50, p90, p99) or throughput against
-// concurrency, mesh against bypass.
+// concurrency, one colour per mode.
 func concurrencyPlot(path string, pts []Point, latency bool) error {
 	var cs []int
 	seen := map[int]bool{}
@@ -104,7 +126,7 @@ func concurrencyPlot(path string, pts []Point, latency bool) error {
 	}
 	p := newPlot(title, "concurrency (connections)", ylabel)
 	p.X.Tick.Marker = log2Ticks(cs)
-	for _, mode := range []string{Mesh, Bypass} {
+	for _, mode := range pointModes(pts) {
 		series := map[string]plotter.XYs{}
 		for _, pt := range pts {
 			if pt.Mode != mode {
@@ -136,7 +158,7 @@ func concurrencyPlot(path string, pts []Point, latency bool) error {
 	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
 }
 
-// seedPlot: p50 and p90 latency against seed scale, mesh against bypass.
+// seedPlot: p50 and p90 latency against seed scale, one colour per mode.
 func seedPlot(path string, pts []Point) error {
 	var scales []int
 	seen := map[int]bool{}
@@ -152,7 +174,7 @@ func seedPlot(path string, pts []Point) error {
 		ticks = append(ticks, plot.Tick{Value: math.Log10(float64(s)), Label: fmt.Sprint(s)})
 	}
 	p.X.Tick.Marker = ticks
-	for _, mode := range []string{Mesh, Bypass} {
+	for _, mode := range pointModes(pts) {
 		series := map[string]plotter.XYs{}
 		for _, pt := range pts {
 			if pt.Mode == mode {
@@ -171,7 +193,7 @@ func seedPlot(path string, pts []Point) error {
 }
 
 // cpuPlot: cores per 1000 rps by container kind at the highest
-// concurrency, mesh against bypass, as grouped bars.
+// concurrency, one bar per mode in each group.
 func cpuPlot(path string, pts []Point) error {
 	top := 0
 	for _, pt := range pts {
@@ -180,8 +202,9 @@ func cpuPlot(path string, pts []Point) error {
 	kinds := []string{"app", "sidecar-envoy", "statsd-exporter", "ingress", "fortio"}
 	p := newPlot(fmt.Sprintf("CPU per 1000 requests/s, concurrency %d", top), "", "cores per 1000 requests/s")
 	p.Legend.Left = false
-	w := vg.Points(18)
-	for i, mode := range []string{Mesh, Bypass} {
+	modes := pointModes(pts)
+	w := vg.Points(float64(36 / max(len(modes), 1)))
+	for i, mode := range modes {
 		var vals plotter.Values
 		for _, k := range kinds {
 			v := 0.0
@@ -201,7 +224,7 @@ func cpuPlot(path string, pts []Point) error {
 		}
 		bars.Color = modeColor(mode)
 		bars.LineStyle.Width = 0
-		bars.Offset = vg.Length(float64(i)-0.5) * w
+		bars.Offset = vg.Length(float64(i)-float64(len(modes)-1)/2) * w
 		p.Add(bars)
 		p.Legend.Add(mode, bars)
 	}
