@@ -169,7 +169,7 @@ func (pg *page) metricsSwitch(savings []MetricsSaving) {
 		MeshPrometheus, Mesh)
 	pg.p("CPU in cores per 1000 requests/s into the ingress, memory working set per pod, and latency per sidecar Envoy on the longest path (statsd minus prometheus: positive is saved).\n")
 	for _, s := range savings {
-		pg.p("  - Concurrency %d: CPU %s → %s (%s saved, %s); memory %s → %s MB per pod (%s MB saved); latency %s ms at p50 and %s ms at p90 per sidecar.\n",
+		pg.p("  - Concurrency %d: CPU %s → %s (%s saved, %s); memory %s → %s MB per pod (%s MB saved); latency saved per sidecar %s ms at p50 and %s ms at p90.\n",
 			s.Concurrency, num(s.Statsd.SidecarCoresPer1000, 2), num(s.Prometheus.SidecarCoresPer1000, 2), num(s.CPU, 2),
 			pct(s.CPU/s.Statsd.SidecarCoresPer1000), num(s.Statsd.SidecarMemoryPerPodMB, 1), num(s.Prometheus.SidecarMemoryPerPodMB, 1),
 			num(s.MemoryPerPodMB, 1), signed(s.P50PerSidecar, 3), signed(s.P90PerSidecar, 3))

@@ -105,8 +105,30 @@ func addLine(p *plot.Plot, label string, xys plotter.XYs, c color.Color, dash []
 	l.Color, l.Dashes, l.Width = c, dash, vg.Points(1.5)
 	s.Color, s.Shape = c, draw.CircleGlyph{}
 	p.Add(l, s)
-	p.Legend.Add(label, l, s)
+	if label != "" {
+		p.Legend.Add(label, l, s)
+	}
 	return nil
+}
+
+// percentileLegend: one legend entry per mode (its colour) and one per
+// percentile (its dashes), rather than one per line, which with several
+// modes would cover the lines.
+func percentileLegend(p *plot.Plot, modes, percentiles []string) {
+	for _, mode := range modes {
+		l := &plotter.Line{LineStyle: draw.LineStyle{Color: modeColor(mode), Width: vg.Points(1.5)}}
+		p.Legend.Add(mode, l)
+	}
+	for _, n := range percentiles {
+		l := &plotter.Line{LineStyle: draw.LineStyle{Color: color.Gray{Y: 0x55}, Width: vg.Points(1.5), Dashes: dashes[n]}}
+		p.Legend.Add(n, l)
+	}
+}
+
+// headroom raises the top of the y axis above the data, so that the
+// legend (top left) sits over empty space.
+func headroom(p *plot.Plot, legendRows int) {
+	p.Y.Max *= 1 + 0.07*float64(legendRows)
 }
 
 // concurrencyPlot: latency (p50, p90, p99) or throughput against
@@ -148,13 +170,19 @@ func concurrencyPlot(path string, pts []Point, latency bool) error {
 		for _, n := range names {
 			label := mode
 			if latency {
-				label = mode + " " + n
+				label = ""
 			}
 			if err := addLine(p, label, series[n], modeColor(mode), dashes[n]); err != nil {
 				return err
 			}
 		}
 	}
+	rows := len(pointModes(pts))
+	if latency {
+		percentileLegend(p, pointModes(pts), []string{"p50", "p90", "p99"})
+		rows += 3
+	}
+	headroom(p, rows)
 	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
 }
 
@@ -184,11 +212,13 @@ func seedPlot(path string, pts []Point) error {
 			}
 		}
 		for _, n := range []string{"p50", "p90"} {
-			if err := addLine(p, mode+" "+n, series[n], modeColor(mode), dashes[n]); err != nil {
+			if err := addLine(p, "", series[n], modeColor(mode), dashes[n]); err != nil {
 				return err
 			}
 		}
 	}
+	percentileLegend(p, pointModes(pts), []string{"p50", "p90"})
+	headroom(p, len(pointModes(pts))+2)
 	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
 }
 
