@@ -209,6 +209,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		o.modes, err = phaseModes(*concModes, *seedModes, *replicasModes)
 	}
+	if o.replicas <= 1 && o.modes != nil {
+		o.modes[report.PhaseReplicas] = nil // no replicas phase: its modes need no release
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 2
@@ -380,7 +383,7 @@ func (b *bencher) seedPhase(ctx context.Context) error {
 // replicasPhase: the phase's modes with user at more replicas.
 func (b *bencher) replicasPhase(ctx context.Context) error {
 	modes := b.o.modes[report.PhaseReplicas]
-	if b.o.replicas <= 1 || len(modes) == 0 {
+	if len(modes) == 0 {
 		return nil
 	}
 	if err := b.install(ctx, modes, 1, b.o.replicas); err != nil {
