@@ -1,11 +1,12 @@
 // Command bench measures what the mesh costs (`make bench`): it installs
-// the chart twice on the cluster KUBECONFIG names, once as is (the sidecar
-// mesh) and once with sidecars.enabled=false (the apps wired to each
-// other's Services), runs a fortio pod against each release's ingress
-// Service in turn, at several concurrency levels, with more seed data and
-// with more user replicas, reads the kubelet's resource metrics and the
-// apps' gRPC counters around every run, and writes a markdown report with
-// PNG plots.
+// the chart on the cluster KUBECONFIG names once per mode of
+// report.ModeTable that a phase measures, each release in its own
+// namespace with its mode's values (the mesh as is, mesh-prometheus,
+// mesh-plaintext, mesh-php, bypass with sidecars.enabled=false), runs a
+// fortio pod against each release's ingress Service in turn, at several
+// concurrency levels, with more seed data and with more user replicas,
+// reads the kubelet's resource metrics and the apps' gRPC counters around
+// every run, and writes a markdown report with PNG plots.
 //
 //	go run ./tools/bench [flags]          measure, then write the report
 //	go run ./tools/bench report [DIR]     remake the report from DIR/results.json
@@ -26,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,24 +48,25 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Namespaces the bench uses; the release is named "bench" in both.
+// The release is named "bench" in every mode's namespace (namespace);
+// the load generator runs in nsLoad.
 const (
 	release     = "bench"
-	nsMesh      = "bench-mesh"
-	nsBypass    = "bench-bypass"
 	nsLoad      = "bench-load"
 	appsPort    = 9091 // the apps' /metrics (DESIGN.md)
 	ingressPort = 8080
 )
 
 type options struct {
-	out          string
-	capture      string
-	values       []string
-	duration     time.Duration
-	warmup       time.Duration
-	concurrency  []int
-	rounds       int
+	out         string
+	capture     string
+	values      []string
+	duration    time.Duration
+	warmup      time.Duration
+	concurrency []int
+	rounds      int
+	// modes are the modes each phase measures, in the order given.
+	modes        map[string][]string
 	seedScales   []int
 	seedConc     int
 	replicas     int
@@ -90,6 +93,61 @@ func ints(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// parseModes reads a list of modes of report.ModeTable.
+func parseModes(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		name := strings.TrimSpace(f)
+		if _, ok := report.Spec(name); !ok {
+			var known []string
+			for _, m := range report.ModeTable {
+				known = append(known, m.Name)
+			}
+			return nil, fmt.Errorf("mode %q in %q: want some of %s", name, s, strings.Join(known, ", "))
+		}
+		if slices.Contains(out, name) {
+			return nil, fmt.Errorf("mode %q twice in %q", name, s)
+		}
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// phaseModes reads the --modes flags of the three phases.
+func phaseModes(conc, seed, replicas string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for phase, list := range map[string]string{report.PhaseConcurrency: conc, report.PhaseSeed: seed, report.PhaseReplicas: replicas} {
+		modes, err := parseModes(list)
+		if err != nil {
+			return nil, err
+		}
+		out[phase] = modes
+	}
+	return out, nil
+}
+
+// phases in the order bench runs them.
+var phases = []string{report.PhaseConcurrency, report.PhaseSeed, report.PhaseReplicas}
+
+// releases are the releases to install: one per mode that some phase
+// measures, in ModeTable's order. A release idles in the phases that do
+// not measure it.
+func releases(modes map[string][]string) []report.Release {
+	var out []report.Release
+	for _, spec := range report.ModeTable {
+		rel := report.Release{Mode: spec.Name, Namespace: namespace(spec.Name), Set: spec.Set}
+		for _, phase := range phases {
+			if slices.Contains(modes[phase], spec.Name) {
+				rel.Phases = append(rel.Phases, phase)
+			}
+		}
+		if len(rel.Phases) > 0 {
+			out = append(out, rel)
+		}
+	}
+	return out
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -119,17 +177,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var values listFlag
 	conc := fs.String("concurrency", "1,4,16", "fortio connections of the concurrency phase")
 	seeds := fs.String("seed-scales", "1,10,100", "seed scales of the growth phase (1 is measured too)")
+	concModes := fs.String("modes", "mesh,mesh-prometheus,bypass",
+		"modes of the concurrency phase (mesh-plaintext needs the chart's mtls.enabled)")
+	seedModes := fs.String("seed-modes", "mesh,mesh-php,bypass", "modes of the seed growth phase")
+	replicasModes := fs.String("replicas-modes", "mesh,bypass", "modes of the replicas phase")
 	fs.StringVar(&o.out, "out", "bench", "directory of the report, plots and results.json")
 	fs.StringVar(&o.capture, "capture", "", "also write the raw fortio JSON, kubelet and app metrics of the first runs here (test data)")
-	fs.Var(&values, "values", "values file for both releases (repeatable), relative to the repository root, e.g. ci/values-offline.yaml")
+	fs.Var(&values, "values", "values file for every release (repeatable), relative to the repository root, e.g. ci/values-offline.yaml")
 	fs.DurationVar(&o.duration, "duration", 25*time.Second, "length of each load run")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "unrecorded load on each release after it changes")
-	fs.IntVar(&o.rounds, "rounds", 2, "mesh/bypass pairs per concurrency level in the concurrency phase")
+	fs.IntVar(&o.rounds, "rounds", 2, "runs of each mode per concurrency level in the concurrency phase")
 	fs.IntVar(&o.seedConc, "seed-concurrency", 4, "concurrency of the seed growth phase")
 	fs.IntVar(&o.replicas, "user-replicas", 3, "user replicas of the replicas phase (0: skip it)")
 	fs.IntVar(&o.replicasConc, "replicas-concurrency", 16, "concurrency of the replicas phase")
 	fs.DurationVar(&o.poll, "poll", 2*time.Second, "how often the kubelet's resource metrics are read during a run")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole invocation")
+	fs.DurationVar(&o.timeout, "timeout", 45*time.Minute, "bound on the whole invocation")
 	fs.BoolVar(&o.keep, "keep", false, "leave the releases and the fortio pod installed")
 	fs.StringVar(&o.fortioImage, "fortio-image", "", "fortio image (default fortio/fortio:<FORTIO_VERSION of versions.mk>)")
 	fs.StringVar(&o.pullPolicy, "pull-policy", "IfNotPresent", "pull policy of the fortio pod")
@@ -143,6 +205,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	if o.concurrency, err = ints(*conc); err == nil {
 		o.seedScales, err = ints(*seeds)
+	}
+	if err == nil {
+		o.modes, err = phaseModes(*concModes, *seedModes, *replicasModes)
+	}
+	if o.replicas <= 1 && o.modes != nil {
+		o.modes[report.PhaseReplicas] = nil // no replicas phase: its modes need no release
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
@@ -166,8 +234,10 @@ type bencher struct {
 	logf    func(string, ...any)
 	fortio  *corev1.Pod
 	targets map[string]string // mode -> ingress URL
-	results *report.Results
-	capture map[string]bool // what was captured already
+	// releases are the releases installed, one per mode.
+	releases []report.Release
+	results  *report.Results
+	capture  map[string]bool // what was captured already
 }
 
 func bench(ctx context.Context, o options, logf func(string, ...any)) (err error) {
@@ -195,12 +265,13 @@ func bench(ctx context.Context, o options, logf func(string, ...any)) (err error
 		return err
 	}
 	k.Log = logf
-	b := &bencher{o: o, k: k, logf: logf, targets: map[string]string{}, capture: map[string]bool{}}
+	b := &bencher{o: o, k: k, logf: logf, targets: map[string]string{}, capture: map[string]bool{}, releases: releases(o.modes)}
 	b.results = &report.Results{Started: time.Now().UTC(), Settings: report.Settings{
 		Duration: o.duration, Concurrency: o.concurrency, Rounds: o.rounds,
 		SeedScales: o.seedScales, SeedConcurrency: o.seedConc,
 		UserReplicas: o.replicas, ReplicasConcurrency: o.replicasConc,
-		Values: append(append([]string(nil), o.values...), "jaeger.enabled=false", "prometheus.enabled=false"),
+		Values:   append(append([]string(nil), o.values...), "jaeger.enabled=false", "prometheus.enabled=false"),
+		Releases: b.releases,
 	}}
 	b.results.Machine = hostMachine()
 	b.results.Machine.EnvoyVersion = envoyVersion
@@ -215,15 +286,21 @@ func bench(ctx context.Context, o options, logf func(string, ...any)) (err error
 		defer func() {
 			cctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			logf("deleting namespaces %s, %s, %s", nsMesh, nsBypass, nsLoad)
-			if derr := k.DeleteNamespaces(cctx, nsMesh, nsBypass, nsLoad); derr != nil && err == nil {
+			namespaces := []string{nsLoad}
+			for _, rel := range b.releases {
+				namespaces = append(namespaces, rel.Namespace)
+			}
+			logf("deleting namespaces %s", strings.Join(namespaces, ", "))
+			if derr := k.DeleteNamespaces(cctx, namespaces...); derr != nil && err == nil {
 				err = derr
 			}
 		}()
 	}
 
-	// Both releases, then the load generator.
-	if err := b.install(ctx, 1, 1); err != nil {
+	// Every release, then the load generator.
+	all := b.modes()
+	logf("%d releases: %s", len(all), strings.Join(all, ", "))
+	if err := b.install(ctx, all, 1, 1); err != nil {
 		return err
 	}
 	logf("starting the fortio pod (%s)", o.fortioImage)
@@ -233,63 +310,24 @@ func bench(ctx context.Context, o options, logf func(string, ...any)) (err error
 	if err := b.nodeInfo(ctx); err != nil {
 		return err
 	}
-	for _, mode := range []string{report.Mesh, report.Bypass} {
+	for _, mode := range all {
 		ip, err := k.ServiceIP(ctx, namespace(mode), release+"-ingress")
 		if err != nil {
 			return err
 		}
 		b.targets[mode] = fmt.Sprintf("http://%s:%d/", ip, ingressPort)
 	}
-	if err := b.warm(ctx); err != nil {
+	if err := b.warm(ctx, all); err != nil {
 		return err
 	}
-
-	// Phase 1: concurrency, alternating mesh and bypass.
-	for round := 1; round <= o.rounds; round++ {
-		for _, conc := range o.concurrency {
-			for _, mode := range order(round) {
-				if err := b.measure(ctx, report.PhaseConcurrency, mode, round, conc, 1, 1); err != nil {
-					return err
-				}
-			}
-		}
+	if err := b.concurrencyPhase(ctx); err != nil {
+		return err
 	}
-	b.save()
-
-	// Phase 2: seed data. Scale 1 at the phase's concurrency is measured
-	// again, so that the growth compares runs made alike.
-	for i, scale := range o.seedScales {
-		if scale != 1 {
-			if err := b.install(ctx, scale, 1); err != nil {
-				return err
-			}
-			if err := b.warm(ctx); err != nil {
-				return err
-			}
-		}
-		for _, mode := range order(i + 1) {
-			if err := b.measure(ctx, report.PhaseSeed, mode, 1, o.seedConc, scale, 1); err != nil {
-				return err
-			}
-		}
-		b.save()
+	if err := b.seedPhase(ctx); err != nil {
+		return err
 	}
-
-	// Phase 3: user replicas.
-	if o.replicas > 1 {
-		if err := b.install(ctx, 1, o.replicas); err != nil {
-			return err
-		}
-		// Let every caller's Envoy resolve and health-check the new pods.
-		time.Sleep(12 * time.Second)
-		if err := b.warm(ctx); err != nil {
-			return err
-		}
-		for _, mode := range order(1) {
-			if err := b.measure(ctx, report.PhaseReplicas, mode, 1, o.replicasConc, 1, o.replicas); err != nil {
-				return err
-			}
-		}
+	if err := b.replicasPhase(ctx); err != nil {
+		return err
 	}
 	b.results.Finished = time.Now().UTC()
 	b.save()
@@ -300,19 +338,92 @@ func bench(ctx context.Context, o options, logf func(string, ...any)) (err error
 	return nil
 }
 
-// order alternates which mode goes first.
-func order(round int) []string {
-	if round%2 == 1 {
-		return []string{report.Mesh, report.Bypass}
+// concurrencyPhase: every level, every round, the phase's modes in turn.
+// The first mode rotates with the round and the level, so that at each
+// level a different mode goes first in each round.
+func (b *bencher) concurrencyPhase(ctx context.Context) error {
+	modes := b.o.modes[report.PhaseConcurrency]
+	for round := 1; round <= b.o.rounds; round++ {
+		for level, conc := range b.o.concurrency {
+			for _, mode := range order(modes, round-1+level) {
+				if err := b.measure(ctx, report.PhaseConcurrency, mode, round, conc, 1, 1); err != nil {
+					return err
+				}
+			}
+		}
 	}
-	return []string{report.Bypass, report.Mesh}
+	b.save()
+	return nil
 }
 
-func namespace(mode string) string {
-	if mode == report.Mesh {
-		return nsMesh
+// seedPhase: the phase's modes at each seed scale. Scale 1 at the
+// phase's concurrency is measured again, so that the growth compares runs
+// made alike. Only the phase's releases get the larger seed.
+func (b *bencher) seedPhase(ctx context.Context) error {
+	modes := b.o.modes[report.PhaseSeed]
+	for i, scale := range b.o.seedScales {
+		if scale != 1 {
+			if err := b.install(ctx, modes, scale, 1); err != nil {
+				return err
+			}
+			if err := b.warm(ctx, modes); err != nil {
+				return err
+			}
+		}
+		for _, mode := range order(modes, i) {
+			if err := b.measure(ctx, report.PhaseSeed, mode, 1, b.o.seedConc, scale, 1); err != nil {
+				return err
+			}
+		}
+		b.save()
 	}
-	return nsBypass
+	return nil
+}
+
+// replicasPhase: the phase's modes with user at more replicas.
+func (b *bencher) replicasPhase(ctx context.Context) error {
+	modes := b.o.modes[report.PhaseReplicas]
+	if len(modes) == 0 {
+		return nil
+	}
+	if err := b.install(ctx, modes, 1, b.o.replicas); err != nil {
+		return err
+	}
+	// Let every caller's Envoy resolve and health-check the new pods.
+	time.Sleep(12 * time.Second)
+	if err := b.warm(ctx, modes); err != nil {
+		return err
+	}
+	for _, mode := range order(modes, 0) {
+		if err := b.measure(ctx, report.PhaseReplicas, mode, 1, b.o.replicasConc, 1, b.o.replicas); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// order is modes rotated by turn: turn 0 as given, turn 1 starting with
+// the second, and so on, so that over turns every mode goes first.
+func order(modes []string, turn int) []string {
+	out := make([]string, 0, len(modes))
+	for i := range modes {
+		out = append(out, modes[(turn+i)%len(modes)])
+	}
+	return out
+}
+
+// namespace is a mode's namespace (bench-mesh, bench-bypass, ...).
+func namespace(mode string) string {
+	return "bench-" + mode
+}
+
+// modes are the modes of the releases installed.
+func (b *bencher) modes() []string {
+	var out []string
+	for _, rel := range b.releases {
+		out = append(out, rel.Mode)
+	}
+	return out
 }
 
 func (b *bencher) save() {
@@ -325,32 +436,36 @@ func (b *bencher) save() {
 	}
 }
 
-// install installs or upgrades both releases with the seed scale and user
-// replicas given.
-func (b *bencher) install(ctx context.Context, seed, userReplicas int) error {
+// installValues are the --set values of a mode's release with the seed
+// scale and user replicas given: the common ones, then the mode's.
+func installValues(mode string, seed, userReplicas int) []string {
 	set := []string{"jaeger.enabled=false", "prometheus.enabled=false", fmt.Sprintf("services.user.replicas=%d", userReplicas)}
 	for _, s := range []string{"user", "order", "item"} {
 		set = append(set, fmt.Sprintf("services.%s.seedScale=%d", s, seed))
 	}
-	for _, mode := range []string{report.Mesh, report.Bypass} {
-		s := set
-		if mode == report.Bypass {
-			s = append(append([]string(nil), set...), "sidecars.enabled=false")
-		}
-		if err := b.k.Install(ctx, release, namespace(mode), b.o.values, s); err != nil {
+	spec, _ := report.Spec(mode)
+	return append(set, spec.Set...)
+}
+
+// install installs or upgrades the releases of modes with the seed scale
+// and user replicas given.
+func (b *bencher) install(ctx context.Context, modes []string, seed, userReplicas int) error {
+	for _, mode := range modes {
+		if err := b.k.Install(ctx, release, namespace(mode), b.o.values, installValues(mode, seed, userReplicas)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// warm sends unrecorded load to both releases: connections, caches and
-// Envoy's DNS and health checks settle before anything is measured.
-func (b *bencher) warm(ctx context.Context) error {
+// warm sends unrecorded load to the releases of modes: connections,
+// caches and Envoy's DNS and health checks settle before anything is
+// measured.
+func (b *bencher) warm(ctx context.Context, modes []string) error {
 	if b.o.warmup <= 0 {
 		return nil
 	}
-	for _, mode := range []string{report.Mesh, report.Bypass} {
+	for _, mode := range modes {
 		if _, _, err := b.load(ctx, mode, 4, b.o.warmup); err != nil {
 			return fmt.Errorf("warm-up of %s: %w", mode, err)
 		}

@@ -21,11 +21,96 @@ func TestInts(t *testing.T) {
 	}
 }
 
-// Rounds alternate which mode goes first, so that neither always runs on
-// a machine the other just warmed.
-func TestOrderAlternates(t *testing.T) {
-	if !slices.Equal(order(1), []string{report.Mesh, report.Bypass}) || !slices.Equal(order(2), []string{report.Bypass, report.Mesh}) {
-		t.Errorf("%v %v", order(1), order(2))
+// Turns rotate which mode goes first, so that none always runs on a
+// machine another just warmed; the concurrency phase turns by round and
+// level, so at each level of two rounds two different modes go first.
+func TestOrderRotates(t *testing.T) {
+	modes := []string{report.Mesh, report.MeshPrometheus, report.Bypass}
+	if got := order(modes, 0); !slices.Equal(got, modes) {
+		t.Errorf("turn 0: %v", got)
+	}
+	if got := order(modes, 1); !slices.Equal(got, []string{report.MeshPrometheus, report.Bypass, report.Mesh}) {
+		t.Errorf("turn 1: %v", got)
+	}
+	if got := order(modes, 3); !slices.Equal(got, modes) {
+		t.Errorf("turn 3: %v", got)
+	}
+	two := []string{report.Mesh, report.Bypass}
+	if !slices.Equal(order(two, 1), []string{report.Bypass, report.Mesh}) {
+		t.Errorf("two modes, turn 1: %v", order(two, 1))
+	}
+	// The default phase: 2 rounds of 3 levels.
+	first := map[string]int{}
+	for round := 1; round <= 2; round++ {
+		for level := range 3 {
+			first[order(modes, round-1+level)[0]]++
+			if a, b := order(modes, level)[0], order(modes, 1+level)[0]; a == b {
+				t.Errorf("level %d: %s first in both rounds", level, a)
+			}
+		}
+	}
+	for _, m := range modes {
+		if first[m] != 2 {
+			t.Errorf("%s first %d times of 6: %v", m, first[m], first)
+		}
+	}
+}
+
+func TestParseModes(t *testing.T) {
+	got, err := parseModes("mesh, mesh-prometheus,bypass")
+	if err != nil || !slices.Equal(got, []string{report.Mesh, report.MeshPrometheus, report.Bypass}) {
+		t.Errorf("%v %v", got, err)
+	}
+	for _, bad := range []string{"", "mesh,", "mesh,mesh", "istio"} {
+		if _, err := parseModes(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// One release per mode some phase measures, with its mode's values and
+// the phases that measure it; the default flags install four.
+func TestReleases(t *testing.T) {
+	modes, err := phaseModes("mesh,mesh-prometheus,bypass", "mesh,mesh-php,bypass", "mesh,bypass")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rels := releases(modes)
+	var names []string
+	byMode := map[string]report.Release{}
+	for _, r := range rels {
+		names = append(names, r.Mode)
+		byMode[r.Mode] = r
+	}
+	if !slices.Equal(names, []string{report.Mesh, report.MeshPrometheus, report.MeshPHP, report.Bypass}) {
+		t.Fatalf("releases %v", names)
+	}
+	if r := byMode[report.Mesh]; r.Namespace != "bench-mesh" || len(r.Set) != 0 || !slices.Equal(r.Phases, phases) {
+		t.Errorf("mesh %+v", r)
+	}
+	if r := byMode[report.MeshPHP]; r.Namespace != "bench-mesh-php" || !slices.Equal(r.Phases, []string{report.PhaseSeed}) {
+		t.Errorf("mesh-php %+v", r)
+	}
+	if r := byMode[report.MeshPrometheus]; !slices.Equal(r.Phases, []string{report.PhaseConcurrency}) {
+		t.Errorf("mesh-prometheus %+v", r)
+	}
+}
+
+// Each mode's release gets the common values and its own.
+func TestInstallValues(t *testing.T) {
+	for mode, want := range map[string]string{
+		report.MeshPrometheus: "metrics.mode=prometheus",
+		report.MeshPlaintext:  "mtls.enabled=false",
+		report.MeshPHP:        "services.item.implementation=php",
+		report.Bypass:         "sidecars.enabled=false",
+	} {
+		got := installValues(mode, 10, 3)
+		if !slices.Contains(got, want) || !slices.Contains(got, "services.item.seedScale=10") || !slices.Contains(got, "services.user.replicas=3") {
+			t.Errorf("%s: %v", mode, got)
+		}
+	}
+	if got := installValues(report.Mesh, 1, 1); len(got) != 6 || !slices.Contains(got, "prometheus.enabled=false") {
+		t.Errorf("mesh: %v", got)
 	}
 }
 
@@ -33,6 +118,9 @@ func TestUsageErrors(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"--concurrency", "1,0"}, &out, &errOut); code != 2 {
 		t.Errorf("bad --concurrency: exit %d", code)
+	}
+	if code := run([]string{"--modes", "mesh,istio"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "istio") {
+		t.Errorf("bad --modes: exit %d, %s", code, errOut.String())
 	}
 	if code := run([]string{"report", t.TempDir()}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "results.json") {
 		t.Errorf("report without results: exit %d, %s", code, errOut.String())

@@ -48,13 +48,20 @@ type Point struct {
 	CoresPer1000 map[string]float64
 	// MemoryMB is the working set of each kind, summed over its containers.
 	MemoryMB map[string]float64
+	// SidecarCoresPer1000 are the service pods' sidecars (Envoys and
+	// statsd_exporters, the ingress left out) per 1000 requests/s into the
+	// ingress, and SidecarMemoryPerPodMB their working set per pod: what
+	// the metrics switch changes. NaN without sidecars.
+	SidecarCoresPer1000   float64
+	SidecarMemoryPerPodMB float64
 	// UserPodShares: the share of user's calls each user pod served,
 	// largest first (from the run with the median rps).
 	UserPodShares []float64
 }
 
 // Points groups the runs of a phase by mode and setting and takes the
-// medians, ordered by seed scale, replicas, concurrency, then mesh first.
+// medians, ordered by seed scale, replicas, concurrency, then mode as
+// ModeTable lists them.
 func Points(r *Results, phase string) []Point {
 	type key struct {
 		mode       string
@@ -80,7 +87,7 @@ func Points(r *Results, phase string) []Point {
 		if a.c != b.c {
 			return a.c < b.c
 		}
-		return a.mode == Mesh && b.mode != Mesh
+		return modeRank(a.mode) < modeRank(b.mode)
 	})
 	var out []Point
 	for _, k := range keys {
@@ -123,6 +130,8 @@ func point(mode string, runs []Run) Point {
 		p.CoresPer1000[kind] = col(func(r Run) float64 { return kindCores(r, kind) / (r.Fortio.RPS / 1000) })
 		p.MemoryMB[kind] = col(func(r Run) float64 { return kindMemory(r, kind) })
 	}
+	p.SidecarCoresPer1000 = col(func(r Run) float64 { return sidecarCores(r) / (r.Fortio.RPS / 1000) })
+	p.SidecarMemoryPerPodMB = col(sidecarMemoryPerPod)
 	// The user pods' shares, from the run with the median rps.
 	byRPS := append([]Run(nil), runs...)
 	sort.Slice(byRPS, func(i, j int) bool { return byRPS[i].Fortio.RPS < byRPS[j].Fortio.RPS })
@@ -175,6 +184,52 @@ func kindCores(r Run, kind string) float64 {
 	return total
 }
 
+// isSidecar: a container injected beside a service's app.
+func isSidecar(c Container) bool {
+	return c.Kind() == "sidecar-envoy" || c.Kind() == "statsd-exporter"
+}
+
+// sidecarCores sums the sidecars' cores: NaN if one has no window or the
+// run has no sidecar Envoy.
+func sidecarCores(r Run) float64 {
+	total, envoys := 0.0, 0
+	for _, c := range r.Containers {
+		if !isSidecar(c) {
+			continue
+		}
+		if c.Window == 0 {
+			return math.NaN()
+		}
+		total += c.Cores
+		if c.Kind() == "sidecar-envoy" {
+			envoys++
+		}
+	}
+	if envoys == 0 {
+		return math.NaN()
+	}
+	return total
+}
+
+// sidecarMemoryPerPod is the sidecars' working set over the pods that
+// have a sidecar Envoy.
+func sidecarMemoryPerPod(r Run) float64 {
+	total := 0.0
+	pods := map[string]bool{}
+	for _, c := range r.Containers {
+		if isSidecar(c) {
+			total += c.WorkingSetMB
+		}
+		if c.Kind() == "sidecar-envoy" {
+			pods[c.Pod] = true
+		}
+	}
+	if len(pods) == 0 {
+		return math.NaN()
+	}
+	return total / float64(len(pods))
+}
+
 func kindMemory(r Run, kind string) float64 {
 	var total float64
 	n := 0
@@ -190,39 +245,105 @@ func kindMemory(r Run, kind string) float64 {
 	return total
 }
 
-// Overhead is what the sidecars add at one concurrency: mesh minus bypass.
+// Overhead is what one mode adds to another at one setting (With minus
+// Without), in all and per hop of the longest path.
 type Overhead struct {
 	Concurrency            int
-	Mesh, Bypass           Point
+	With, Without          Point
 	D50, D90, D99          float64 // ms
-	RPSLoss                float64 // fraction of bypass's rps lost
-	HopP50, HopP90, HopP99 float64 // ms per sidecar on the longest path
+	RPSLoss                float64 // fraction of Without's rps lost
+	HopP50, HopP90, HopP99 float64 // ms per hop
 }
 
-// Overheads pairs the mesh and bypass points of the concurrency phase.
+// PathMTLSHops is how many hops between Envoys the longest path of GET /
+// crosses with mTLS (issue 11): ingress -> frontend, frontend -> order,
+// order -> item. Client -> ingress and Envoy <-> app stay plain.
+const PathMTLSHops = 3
+
+// Overheads pairs the mesh and bypass points of the concurrency phase:
+// what the sidecars add, per sidecar on the longest path.
 func Overheads(r *Results) []Overhead {
-	byC := map[int]map[string]Point{}
-	var cs []int
-	for _, p := range Points(r, PhaseConcurrency) {
-		if byC[p.Concurrency] == nil {
-			byC[p.Concurrency] = map[string]Point{}
-			cs = append(cs, p.Concurrency)
+	return Compare(Points(r, PhaseConcurrency), Mesh, Bypass, PathSidecars)
+}
+
+// MTLSCosts: what mTLS adds (mesh minus mesh-plaintext) at each
+// concurrency, per hop with TLS on the longest path.
+func MTLSCosts(r *Results) []Overhead {
+	return Compare(Points(r, PhaseConcurrency), Mesh, MeshPlaintext, PathMTLSHops)
+}
+
+// Compare pairs the points of modes with and without that share a
+// concurrency, seed scale and replicas, in the order of pts, and divides
+// the latency added over hops.
+func Compare(pts []Point, with, without string, hops int) []Overhead {
+	type setting struct{ c, s, reps int }
+	at := func(p Point) setting { return setting{p.Concurrency, p.SeedScale, p.Replicas} }
+	others := map[setting]Point{}
+	for _, p := range pts {
+		if p.Mode == without {
+			others[at(p)] = p
 		}
-		byC[p.Concurrency][p.Mode] = p
 	}
 	var out []Overhead
-	for _, c := range cs {
-		m, okM := byC[c][Mesh]
-		b, okB := byC[c][Bypass]
-		if !okM || !okB {
+	for _, w := range pts {
+		b, ok := others[at(w)]
+		if w.Mode != with || !ok {
 			continue
 		}
-		o := Overhead{Concurrency: c, Mesh: m, Bypass: b, D50: m.P50 - b.P50, D90: m.P90 - b.P90, D99: m.P99 - b.P99}
+		o := Overhead{Concurrency: w.Concurrency, With: w, Without: b, D50: w.P50 - b.P50, D90: w.P90 - b.P90, D99: w.P99 - b.P99}
 		if b.RPS > 0 {
-			o.RPSLoss = 1 - m.RPS/b.RPS
+			o.RPSLoss = 1 - w.RPS/b.RPS
 		}
-		o.HopP50, o.HopP90, o.HopP99 = o.D50/PathSidecars, o.D90/PathSidecars, o.D99/PathSidecars
+		h := float64(hops)
+		o.HopP50, o.HopP90, o.HopP99 = o.D50/h, o.D90/h, o.D99/h
 		out = append(out, o)
+	}
+	return out
+}
+
+// MetricsSaving is what metrics.mode=prometheus saves against the statsd
+// mode at one concurrency: statsd minus prometheus, so positive is saved.
+type MetricsSaving struct {
+	Concurrency        int
+	Statsd, Prometheus Point
+	// CPU: the sidecars' cores per 1000 requests/s into the ingress.
+	CPU float64
+	// MemoryPerPodMB: the sidecars' working set per service pod.
+	MemoryPerPodMB float64
+	// P50PerSidecar, P90PerSidecar: latency saved per sidecar Envoy on
+	// the longest path, ms.
+	P50PerSidecar, P90PerSidecar float64
+}
+
+// MetricsSavings compares mesh (statsd) with mesh-prometheus at each
+// concurrency of the concurrency phase.
+func MetricsSavings(r *Results) []MetricsSaving {
+	var out []MetricsSaving
+	for _, o := range Compare(Points(r, PhaseConcurrency), Mesh, MeshPrometheus, PathSidecars) {
+		s, p := o.With, o.Without
+		out = append(out, MetricsSaving{Concurrency: o.Concurrency, Statsd: s, Prometheus: p,
+			CPU:            s.SidecarCoresPer1000 - p.SidecarCoresPer1000,
+			MemoryPerPodMB: s.SidecarMemoryPerPodMB - p.SidecarMemoryPerPodMB,
+			P50PerSidecar:  o.HopP50, P90PerSidecar: o.HopP90})
+	}
+	return out
+}
+
+// ItemCompare sets the PHP item against the Go one at one seed scale, in
+// the mesh.
+type ItemCompare struct {
+	SeedScale int
+	Go, PHP   Point
+	// RPSChange is PHP's requests/s over Go's, minus 1; D90 PHP's p90
+	// minus Go's, ms.
+	RPSChange, D90 float64
+}
+
+// LegacyItem compares mesh-php with mesh at each scale of the seed phase.
+func LegacyItem(r *Results) []ItemCompare {
+	var out []ItemCompare
+	for _, o := range Compare(Points(r, PhaseSeed), MeshPHP, Mesh, 1) {
+		out = append(out, ItemCompare{SeedScale: o.With.SeedScale, Go: o.Without, PHP: o.With, RPSChange: -o.RPSLoss, D90: o.D90})
 	}
 	return out
 }

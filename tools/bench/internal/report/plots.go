@@ -5,6 +5,8 @@ import (
 	"image/color"
 	"math"
 	"path/filepath"
+	"slices"
+	"sort"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -13,9 +15,17 @@ import (
 )
 
 var (
-	meshColor   = color.RGBA{R: 0xc0, G: 0x39, B: 0x2b, A: 0xff}
-	bypassColor = color.RGBA{R: 0x29, G: 0x80, B: 0xb9, A: 0xff}
-	dashes      = map[string][]vg.Length{
+	// modeColors: one colour per mode of ModeTable; the mesh modes warm,
+	// the bypass blue.
+	modeColors = map[string]color.Color{
+		Mesh:           color.RGBA{R: 0xc0, G: 0x39, B: 0x2b, A: 0xff},
+		MeshPrometheus: color.RGBA{R: 0xe6, G: 0x7e, B: 0x22, A: 0xff},
+		MeshPlaintext:  color.RGBA{R: 0x8e, G: 0x44, B: 0xad, A: 0xff},
+		MeshPHP:        color.RGBA{R: 0x27, G: 0xae, B: 0x60, A: 0xff},
+		Bypass:         color.RGBA{R: 0x29, G: 0x80, B: 0xb9, A: 0xff},
+	}
+	otherColor = color.RGBA{R: 0x7f, G: 0x8c, B: 0x8d, A: 0xff}
+	dashes     = map[string][]vg.Length{
 		"p50": nil,
 		"p90": {vg.Points(6), vg.Points(3)},
 		"p99": {vg.Points(2), vg.Points(2)},
@@ -23,10 +33,22 @@ var (
 )
 
 func modeColor(mode string) color.Color {
-	if mode == Mesh {
-		return meshColor
+	if c, ok := modeColors[mode]; ok {
+		return c
 	}
-	return bypassColor
+	return otherColor
+}
+
+// pointModes lists the modes of pts in ModeTable's order.
+func pointModes(pts []Point) []string {
+	var out []string
+	for _, pt := range pts {
+		if !slices.Contains(out, pt.Mode) {
+			out = append(out, pt.Mode)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return modeRank(out[i]) < modeRank(out[j]) })
+	return out
 }
 
 // Plots writes the PNGs the report shows.
@@ -83,12 +105,34 @@ func addLine(p *plot.Plot, label string, xys plotter.XYs, c color.Color, dash []
 	l.Color, l.Dashes, l.Width = c, dash, vg.Points(1.5)
 	s.Color, s.Shape = c, draw.CircleGlyph{}
 	p.Add(l, s)
-	p.Legend.Add(label, l, s)
+	if label != "" {
+		p.Legend.Add(label, l, s)
+	}
 	return nil
 }
 
+// percentileLegend: one legend entry per mode (its colour) and one per
+// percentile (its dashes), rather than one per line, which with several
+// modes would cover the lines.
+func percentileLegend(p *plot.Plot, modes, percentiles []string) {
+	for _, mode := range modes {
+		l := &plotter.Line{LineStyle: draw.LineStyle{Color: modeColor(mode), Width: vg.Points(1.5)}}
+		p.Legend.Add(mode, l)
+	}
+	for _, n := range percentiles {
+		l := &plotter.Line{LineStyle: draw.LineStyle{Color: color.Gray{Y: 0x55}, Width: vg.Points(1.5), Dashes: dashes[n]}}
+		p.Legend.Add(n, l)
+	}
+}
+
+// headroom raises the top of the y axis above the data, so that the
+// legend (top left) sits over empty space.
+func headroom(p *plot.Plot, legendRows int) {
+	p.Y.Max *= 1 + 0.07*float64(legendRows)
+}
+
 // concurrencyPlot: latency (p50, p90, p99) or throughput against
-// concurrency, mesh against bypass.
+// concurrency, one colour per mode.
 func concurrencyPlot(path string, pts []Point, latency bool) error {
 	var cs []int
 	seen := map[int]bool{}
@@ -104,7 +148,7 @@ func concurrencyPlot(path string, pts []Point, latency bool) error {
 	}
 	p := newPlot(title, "concurrency (connections)", ylabel)
 	p.X.Tick.Marker = log2Ticks(cs)
-	for _, mode := range []string{Mesh, Bypass} {
+	for _, mode := range pointModes(pts) {
 		series := map[string]plotter.XYs{}
 		for _, pt := range pts {
 			if pt.Mode != mode {
@@ -126,17 +170,23 @@ func concurrencyPlot(path string, pts []Point, latency bool) error {
 		for _, n := range names {
 			label := mode
 			if latency {
-				label = mode + " " + n
+				label = ""
 			}
 			if err := addLine(p, label, series[n], modeColor(mode), dashes[n]); err != nil {
 				return err
 			}
 		}
 	}
+	rows := len(pointModes(pts))
+	if latency {
+		percentileLegend(p, pointModes(pts), []string{"p50", "p90", "p99"})
+		rows += 3
+	}
+	headroom(p, rows)
 	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
 }
 
-// seedPlot: p50 and p90 latency against seed scale, mesh against bypass.
+// seedPlot: p50 and p90 latency against seed scale, one colour per mode.
 func seedPlot(path string, pts []Point) error {
 	var scales []int
 	seen := map[int]bool{}
@@ -152,7 +202,7 @@ func seedPlot(path string, pts []Point) error {
 		ticks = append(ticks, plot.Tick{Value: math.Log10(float64(s)), Label: fmt.Sprint(s)})
 	}
 	p.X.Tick.Marker = ticks
-	for _, mode := range []string{Mesh, Bypass} {
+	for _, mode := range pointModes(pts) {
 		series := map[string]plotter.XYs{}
 		for _, pt := range pts {
 			if pt.Mode == mode {
@@ -162,16 +212,18 @@ func seedPlot(path string, pts []Point) error {
 			}
 		}
 		for _, n := range []string{"p50", "p90"} {
-			if err := addLine(p, mode+" "+n, series[n], modeColor(mode), dashes[n]); err != nil {
+			if err := addLine(p, "", series[n], modeColor(mode), dashes[n]); err != nil {
 				return err
 			}
 		}
 	}
+	percentileLegend(p, pointModes(pts), []string{"p50", "p90"})
+	headroom(p, len(pointModes(pts))+2)
 	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
 }
 
 // cpuPlot: cores per 1000 rps by container kind at the highest
-// concurrency, mesh against bypass, as grouped bars.
+// concurrency, one bar per mode in each group.
 func cpuPlot(path string, pts []Point) error {
 	top := 0
 	for _, pt := range pts {
@@ -180,8 +232,9 @@ func cpuPlot(path string, pts []Point) error {
 	kinds := []string{"app", "sidecar-envoy", "statsd-exporter", "ingress", "fortio"}
 	p := newPlot(fmt.Sprintf("CPU per 1000 requests/s, concurrency %d", top), "", "cores per 1000 requests/s")
 	p.Legend.Left = false
-	w := vg.Points(18)
-	for i, mode := range []string{Mesh, Bypass} {
+	modes := pointModes(pts)
+	w := vg.Points(float64(36 / max(len(modes), 1)))
+	for i, mode := range modes {
 		var vals plotter.Values
 		for _, k := range kinds {
 			v := 0.0
@@ -201,7 +254,7 @@ func cpuPlot(path string, pts []Point) error {
 		}
 		bars.Color = modeColor(mode)
 		bars.LineStyle.Width = 0
-		bars.Offset = vg.Length(float64(i)-0.5) * w
+		bars.Offset = vg.Length(float64(i)-float64(len(modes)-1)/2) * w
 		p.Add(bars)
 		p.Legend.Add(mode, bars)
 	}

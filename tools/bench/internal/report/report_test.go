@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,56 +14,103 @@ import (
 	"github.com/envoy-example/envoy-example/internal/fortio"
 )
 
-// synthetic builds the runs of a small bench: two rounds at concurrency 1
-// and 4, a seed phase and a replicas phase. The mesh is 1 ms slower at
-// every percentile, its sidecars use 0.1 core each.
+// Latency each mode adds to the bypass, ms, at every percentile of the
+// synthetic runs.
+var syntheticExtra = map[string]float64{Mesh: 1, MeshPrometheus: 0.5, MeshPlaintext: 0.7, MeshPHP: 3}
+
+// addRun adds a synthetic run: every app 0.2 core; with sidecars each
+// Envoy 0.1 core (0.08 in mesh-prometheus) and 20 MB, each
+// statsd_exporter (not in mesh-prometheus) 0.01 core and 8 MB; in
+// mesh-php a php-fpm container beside item.
+func addRun(r *Results, phase, mode string, round, c, seed, reps int, rps, p50 float64) {
+	extra := syntheticExtra[mode]
+	req := int64(rps * 20)
+	run := Run{Phase: phase, Mode: mode, Round: round, SeedScale: seed, UserReplicas: reps,
+		Fortio: fortio.Summary{Concurrency: c, Requests: req, RPS: rps, P50: p50 + extra, P90: 2*p50 + extra, P99: 3*p50 + extra, MeanMs: p50, ResponseBytes: 2048 * float64(seed)},
+		Served: map[string]float64{"user": float64(req), "order": float64(req), "item": float64(req)},
+		Made:   map[string]float64{"frontend": 2 * float64(req), "order": float64(req)}}
+	for i := 0; i < reps; i++ {
+		run.UserPods = append(run.UserPods, float64(req)/float64(reps))
+	}
+	envoyCores := 0.1
+	if mode == MeshPrometheus {
+		envoyCores = 0.08
+	}
+	for _, app := range Apps {
+		run.Containers = append(run.Containers, Container{Component: app, Pod: app + "-1", Name: app, Cores: 0.2, Window: 10, WorkingSetMB: 10})
+		if mode == MeshPHP && app == "item" {
+			run.Containers = append(run.Containers, Container{Component: app, Pod: app + "-1", Name: "php-fpm", Cores: 0.3, Window: 10, WorkingSetMB: 30})
+		}
+		if mode == Bypass {
+			continue
+		}
+		proxied := map[string]float64{"frontend": 3, "user": 1, "order": 2, "item": 1}[app] * rps
+		run.Containers = append(run.Containers,
+			Container{Component: app, Pod: app + "-1", Name: "envoy", Cores: envoyCores, Window: 10, WorkingSetMB: 20, ProxiedRPS: proxied})
+		if mode != MeshPrometheus {
+			run.Containers = append(run.Containers, Container{Component: app, Pod: app + "-1", Name: "statsd-exporter", Cores: 0.01, Window: 10, WorkingSetMB: 8})
+		}
+	}
+	run.Containers = append(run.Containers,
+		Container{Component: "ingress", Pod: "ingress-1", Name: "envoy", Cores: 0.05, Window: 10, WorkingSetMB: 18, ProxiedRPS: rps},
+		Container{Component: "fortio", Pod: "fortio", Name: "fortio", Cores: 0.3, Window: 0, WorkingSetMB: 12})
+	r.Runs = append(r.Runs, run)
+}
+
+// synthetic builds the runs of a small bench of two modes, as before the
+// mode table: two rounds at concurrency 1 and 4, a seed phase and a
+// replicas phase. The mesh is 1 ms slower at every percentile, its
+// sidecars use 0.1 core each.
 func synthetic() *Results {
 	r := &Results{Started: time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC), Finished: time.Date(2026, 11, 26, 14, 12, 0, 0, time.UTC),
 		Machine:  Machine{HostCPU: "Test CPU", HostCPUs: 2, HostMemoryGB: 24, EnvoyVersion: "1.40.0", FortioVersion: "1.68.2", NodeCPUs: "2"},
 		Settings: Settings{Duration: 20 * time.Second, Concurrency: []int{1, 4}, Rounds: 2, SeedScales: []int{1, 10}, SeedConcurrency: 4, UserReplicas: 3, ReplicasConcurrency: 4}}
-	add := func(phase, mode string, round, c, seed, reps int, rps, p50 float64) {
-		extra := 0.0
-		if mode == Mesh {
-			extra = 1
-		}
-		req := int64(rps * 20)
-		run := Run{Phase: phase, Mode: mode, Round: round, SeedScale: seed, UserReplicas: reps,
-			Fortio: fortio.Summary{Concurrency: c, Requests: req, RPS: rps, P50: p50 + extra, P90: 2*p50 + extra, P99: 3*p50 + extra, MeanMs: p50, ResponseBytes: 2048 * float64(seed)},
-			Served: map[string]float64{"user": float64(req), "order": float64(req), "item": float64(req)},
-			Made:   map[string]float64{"frontend": 2 * float64(req), "order": float64(req)}}
-		for i := 0; i < reps; i++ {
-			run.UserPods = append(run.UserPods, float64(req)/float64(reps))
-		}
-		for _, app := range Apps {
-			run.Containers = append(run.Containers, Container{Component: app, Pod: app + "-1", Name: app, Cores: 0.2, Window: 10, WorkingSetMB: 10})
-			if mode == Mesh {
-				proxied := map[string]float64{"frontend": 3, "user": 1, "order": 2, "item": 1}[app] * rps
-				run.Containers = append(run.Containers,
-					Container{Component: app, Pod: app + "-1", Name: "envoy", Cores: 0.1, Window: 10, WorkingSetMB: 20, ProxiedRPS: proxied},
-					Container{Component: app, Pod: app + "-1", Name: "statsd-exporter", Cores: 0.01, Window: 10, WorkingSetMB: 8})
-			}
-		}
-		run.Containers = append(run.Containers,
-			Container{Component: "ingress", Pod: "ingress-1", Name: "envoy", Cores: 0.05, Window: 10, WorkingSetMB: 18, ProxiedRPS: rps},
-			Container{Component: "fortio", Pod: "fortio", Name: "fortio", Cores: 0.3, Window: 0, WorkingSetMB: 12})
-		r.Runs = append(r.Runs, run)
-	}
 	for round := 1; round <= 2; round++ {
 		for _, c := range []int{1, 4} {
-			add(PhaseConcurrency, Mesh, round, c, 1, 1, 500*float64(c)-float64(round), 2*float64(c))
-			add(PhaseConcurrency, Bypass, round, c, 1, 1, 600*float64(c)+float64(round), 2*float64(c))
+			addRun(r, PhaseConcurrency, Mesh, round, c, 1, 1, 500*float64(c)-float64(round), 2*float64(c))
+			addRun(r, PhaseConcurrency, Bypass, round, c, 1, 1, 600*float64(c)+float64(round), 2*float64(c))
 		}
 	}
 	for _, s := range []int{1, 10} {
-		add(PhaseSeed, Mesh, 1, 4, s, 1, 1000/float64(s), 4*float64(s))
-		add(PhaseSeed, Bypass, 1, 4, s, 1, 1100/float64(s), 4*float64(s))
+		addRun(r, PhaseSeed, Mesh, 1, 4, s, 1, 1000/float64(s), 4*float64(s))
+		addRun(r, PhaseSeed, Bypass, 1, 4, s, 1, 1100/float64(s), 4*float64(s))
 	}
-	add(PhaseReplicas, Mesh, 1, 4, 1, 3, 2000, 8)
-	add(PhaseReplicas, Bypass, 1, 4, 1, 3, 2400, 8)
+	addRun(r, PhaseReplicas, Mesh, 1, 4, 1, 3, 2000, 8)
+	addRun(r, PhaseReplicas, Bypass, 1, 4, 1, 3, 2400, 8)
+	return r
+}
+
+// syntheticModes adds the other modes to synthetic, as the mode table
+// records them: mesh-prometheus (0.5 ms less than the mesh, 20 rps more
+// per connection, Envoys at 0.08 core, no statsd_exporter) and
+// mesh-plaintext (0.3 ms less than the mesh) in the concurrency phase, and
+// mesh-php (2 ms more than the mesh, 80% of its rps) in the seed phase.
+func syntheticModes() *Results {
+	r := synthetic()
+	for round := 1; round <= 2; round++ {
+		for _, c := range []int{1, 4} {
+			addRun(r, PhaseConcurrency, MeshPrometheus, round, c, 1, 1, 520*float64(c)-float64(round), 2*float64(c))
+			addRun(r, PhaseConcurrency, MeshPlaintext, round, c, 1, 1, 510*float64(c)-float64(round), 2*float64(c))
+		}
+	}
+	for _, s := range []int{1, 10} {
+		addRun(r, PhaseSeed, MeshPHP, 1, 4, s, 1, 800/float64(s), 4*float64(s))
+	}
+	r.Settings.Releases = []Release{
+		{Mode: Mesh, Namespace: "bench-mesh", Phases: []string{PhaseConcurrency, PhaseSeed, PhaseReplicas}},
+		{Mode: MeshPrometheus, Namespace: "bench-mesh-prometheus", Set: []string{"metrics.mode=prometheus"}, Phases: []string{PhaseConcurrency}},
+		{Mode: MeshPlaintext, Namespace: "bench-mesh-plaintext", Set: []string{"mtls.enabled=false"}, Phases: []string{PhaseConcurrency}},
+		{Mode: MeshPHP, Namespace: "bench-mesh-php", Set: []string{"services.item.implementation=php"}, Phases: []string{PhaseSeed}},
+		{Mode: Bypass, Namespace: "bench-bypass", Set: []string{"sidecars.enabled=false"}, Phases: []string{PhaseConcurrency, PhaseSeed, PhaseReplicas}},
+	}
 	return r
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// roughly: for per-1000 figures, whose median over runs of rps 519 and
+// 518 is not exactly the figure at 518.5.
+func roughly(a, b float64) bool { return math.Abs(a-b) < 1e-4 }
 
 func TestPoints(t *testing.T) {
 	pts := Points(synthetic(), PhaseConcurrency)
@@ -128,9 +176,157 @@ func TestEnvoyCosts(t *testing.T) {
 	}
 }
 
+// Points of every mode, in ModeTable's order; mesh-prometheus without
+// statsd_exporters, mesh-php's php-fpm among the apps.
+func TestPointsOfModes(t *testing.T) {
+	var modes []string
+	for _, pt := range Points(syntheticModes(), PhaseConcurrency) {
+		if pt.Concurrency == 1 {
+			modes = append(modes, pt.Mode)
+		}
+	}
+	if !slices.Equal(modes, []string{Mesh, MeshPrometheus, MeshPlaintext, Bypass}) {
+		t.Errorf("modes at concurrency 1: %v", modes)
+	}
+	seed := Points(syntheticModes(), PhaseSeed)
+	if len(seed) != 6 || seed[1].Mode != MeshPHP || !near(seed[1].Cores["app"], 1.1) || seed[1].MemoryMB["app"] != 70 {
+		t.Errorf("seed %+v", seed[1])
+	}
+	prom := Points(syntheticModes(), PhaseConcurrency)[1]
+	if !math.IsNaN(prom.CoresPer1000["statsd-exporter"]) || !roughly(prom.SidecarCoresPer1000, 0.32/0.5185) || !near(prom.SidecarMemoryPerPodMB, 20) {
+		t.Errorf("mesh-prometheus %+v", prom)
+	}
+}
+
+func TestMetricsSavings(t *testing.T) {
+	s := MetricsSavings(syntheticModes())
+	if len(s) != 2 || s[0].Concurrency != 1 || s[1].Concurrency != 4 {
+		t.Fatalf("%+v", s)
+	}
+	// Four Envoys and four statsd_exporters at 498.5 rps against four
+	// Envoys at 0.08 at 518.5 rps.
+	if !roughly(s[0].CPU, 0.44/0.4985-0.32/0.5185) || !near(s[0].MemoryPerPodMB, 8) {
+		t.Errorf("c=1: %+v", s[0])
+	}
+	if !near(s[0].P50PerSidecar, 0.5/PathSidecars) || !near(s[1].P90PerSidecar, 0.5/PathSidecars) {
+		t.Errorf("latency per sidecar %v %v", s[0].P50PerSidecar, s[1].P90PerSidecar)
+	}
+	if len(MetricsSavings(synthetic())) != 0 {
+		t.Error("savings without mesh-prometheus")
+	}
+}
+
+func TestLegacyItem(t *testing.T) {
+	items := LegacyItem(syntheticModes())
+	if len(items) != 2 || items[0].SeedScale != 1 || items[1].SeedScale != 10 {
+		t.Fatalf("%+v", items)
+	}
+	if !near(items[0].RPSChange, -0.2) || !near(items[0].D90, 2) || !near(items[1].PHP.RPS, 80) || !near(items[1].Go.RPS, 100) {
+		t.Errorf("%+v", items)
+	}
+}
+
+func TestMTLSCosts(t *testing.T) {
+	costs := MTLSCosts(syntheticModes())
+	if len(costs) != 2 {
+		t.Fatalf("%+v", costs)
+	}
+	if !near(costs[0].D90, 0.3) || !near(costs[0].HopP90, 0.3/PathMTLSHops) || costs[0].Without.Mode != MeshPlaintext {
+		t.Errorf("%+v", costs[0])
+	}
+	if len(MTLSCosts(synthetic())) != 0 {
+		t.Error("mTLS cost without mesh-plaintext")
+	}
+}
+
+// inShortItem is the bullet of "In short" that starts with head, with
+// its sub-bullets.
+func inShortItem(t *testing.T, r *Results, head string) string {
+	t.Helper()
+	var md bytes.Buffer
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	_, short, _ := strings.Cut(md.String(), "## In short\n")
+	short, _, _ = strings.Cut(short, "\n\n")
+	_, item, ok := strings.Cut(short, "- **"+head)
+	if !ok {
+		t.Fatalf("no %q in In short:\n%s", head, short)
+	}
+	if i := strings.Index(item, "\n- "); i >= 0 {
+		item = item[:i]
+	}
+	return item
+}
+
+// Each new figure of "In short" comes from the runs: it says what the
+// synthetic runs give, and changing one input of it changes it.
+func TestInShortFromRuns(t *testing.T) {
+	scale := func(phase, mode string, f func(*Run)) func(*Results) {
+		return func(r *Results) {
+			for i := range r.Runs {
+				if r.Runs[i].Phase == phase && r.Runs[i].Mode == mode {
+					f(&r.Runs[i])
+				}
+			}
+		}
+	}
+	envoys := func(f func(*Container)) func(*Run) {
+		return func(run *Run) {
+			for i := range run.Containers {
+				if run.Containers[i].Name == "envoy" && run.Containers[i].Component != "ingress" {
+					f(&run.Containers[i])
+				}
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name, head, want string
+		change           func(*Results)
+		changed          string
+	}{
+		{"metrics CPU", "The metrics switch.", "Concurrency 1: CPU 0.88 → 0.62 (0.27 saved, 30%)",
+			scale(PhaseConcurrency, MeshPrometheus, envoys(func(c *Container) { c.Cores = 0.05 })), "Concurrency 1: CPU 0.88 → 0.39 (0.50 saved, 56%)"},
+		{"metrics memory", "The metrics switch.", "memory 28.0 → 20.0 MB per pod (8.0 MB saved)",
+			scale(PhaseConcurrency, MeshPrometheus, envoys(func(c *Container) { c.WorkingSetMB = 16 })), "memory 28.0 → 16.0 MB per pod (12.0 MB saved)"},
+		{"metrics latency", "The metrics switch.", "latency saved per sidecar +0.100 ms at p50 and +0.100 ms at p90",
+			scale(PhaseConcurrency, MeshPrometheus, func(run *Run) { run.Fortio.P90 -= 1 }), "latency saved per sidecar +0.100 ms at p50 and +0.300 ms at p90"},
+		{"legacy rps", "The legacy item.", "Seed 1×: 800 requests/s against 1000 (-20%), p90 11.00 ms against 9.00 (+2.00 ms)",
+			scale(PhaseSeed, MeshPHP, func(run *Run) { run.Fortio.RPS /= 2 }), "Seed 1×: 400 requests/s against 1000 (-60%)"},
+		{"legacy p90", "The legacy item.", "Seed 10×: 80 requests/s against 100 (-20%), p90 83.00 ms against 81.00 (+2.00 ms)",
+			scale(PhaseSeed, MeshPHP, func(run *Run) { run.Fortio.P90 += 5 }), "p90 88.00 ms against 81.00 (+7.00 ms)"},
+		{"mTLS", "mTLS.", "Concurrency 1: +0.100 ms at p50 and +0.100 ms at p90 per hop (4.70 → 5.00 ms at p90",
+			scale(PhaseConcurrency, MeshPlaintext, func(run *Run) { run.Fortio.P90 -= 0.3 }), "Concurrency 1: +0.100 ms at p50 and +0.200 ms at p90 per hop (4.40 → 5.00 ms at p90"},
+	} {
+		r := syntheticModes()
+		before := inShortItem(t, r, tc.head)
+		if !strings.Contains(before, tc.want) {
+			t.Errorf("%s: lacks %q:\n%s", tc.name, tc.want, before)
+		}
+		tc.change(r)
+		after := inShortItem(t, r, tc.head)
+		if after == before || !strings.Contains(after, tc.changed) {
+			t.Errorf("%s: after the change, lacks %q:\n%s", tc.name, tc.changed, after)
+		}
+	}
+}
+
+// A report of two modes has none of the new figures.
+func TestInShortWithoutModes(t *testing.T) {
+	var md bytes.Buffer
+	if err := Markdown(&md, synthetic()); err != nil {
+		t.Fatal(err)
+	}
+	for _, head := range []string{"The metrics switch", "The legacy item", "mTLS.", "Added by mTLS", "What the metrics switch saves"} {
+		if strings.Contains(md.String(), head) {
+			t.Errorf("report of mesh and bypass has %q", head)
+		}
+	}
+}
+
 func TestWriteReportAndPlots(t *testing.T) {
 	dir := t.TempDir()
-	r := synthetic()
+	r := syntheticModes()
 	if err := r.Save(filepath.Join(dir, ResultsFile)); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +350,17 @@ func TestWriteReportAndPlots(t *testing.T) {
 		"| 10× | mesh | 20.0 |",
 		"| 3 | bypass | 2400 |",
 		"33% / 33% / 33%",
-		"![latency against concurrency, mesh and bypass](latency.png)",
+		"![latency against concurrency, by mode](latency.png)",
+		"5 releases of the chart at once",
+		"`mesh-php` (namespace `bench-mesh-php`; `services.item.implementation=php`)",
+		"| 1 | mesh-prometheus | 518 | 2.50 | 4.50 | 6.50 |",
+		"| 1 | mesh-prometheus | 518 | 1.543 | 0.617 | n/a |",
+		"| 4 | mesh-plaintext |",
+		"| 1× | mesh-php | 2.0 | 800 |",
+		"| 1 | +0.30 | +0.30 | +0.30 | 2% | +0.100 | +0.100 | +0.100 |",
+		"| 1 | 0.883 | 0.617 | 0.265 | 28.0 | 20.0 | 8.0 | +0.100 | +0.100 |",
+		"| mesh-prometheus | **all sidecars** (memory: mean per sidecar) |",
+		"mutual TLS in `mesh`",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q", want)

@@ -7,18 +7,70 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/envoy-example/envoy-example/internal/fortio"
 )
 
-// Modes: the sidecar mesh (the chart's default) and the mesh bypassed
-// (sidecars.enabled=false).
+// Modes: each a release of the chart with some values set. Results from
+// before the mode table (results.json of two releases) hold only Mesh and
+// Bypass.
 const (
-	Mesh   = "mesh"
+	// Mesh: the chart's defaults (sidecars, statsd metrics, and mTLS once
+	// the chart has it).
+	Mesh = "mesh"
+	// MeshPrometheus: Envoy's native /stats/prometheus, no statsd_exporter.
+	MeshPrometheus = "mesh-prometheus"
+	// MeshPlaintext: the mesh without mTLS between the sidecars.
+	MeshPlaintext = "mesh-plaintext"
+	// MeshPHP: item is the legacy PHP application behind its bridge.
+	MeshPHP = "mesh-php"
+	// Bypass: no sidecars (sidecars.enabled=false).
 	Bypass = "bypass"
 )
+
+// ModeSpec is one way to install the chart that the bench can measure.
+type ModeSpec struct {
+	Name string
+	// Set are the --set values of its release besides Settings.Values.
+	Set []string
+	// What says in markdown what its release is.
+	What string
+}
+
+// ModeTable lists the modes in the order the tables and plots show them.
+var ModeTable = []ModeSpec{
+	{Mesh, nil, "the chart's defaults: every service pod with its Envoy and statsd_exporter sidecars (`metrics.mode=statsd`)"},
+	{MeshPrometheus, []string{"metrics.mode=prometheus"},
+		"no statsd_exporter anywhere; each Envoy serves its own `GET /stats/prometheus`"},
+	{MeshPlaintext, []string{"mtls.enabled=false"}, "the mesh without mutual TLS between the sidecars"},
+	{MeshPHP, []string{"services.item.implementation=php"},
+		"item is the legacy PHP application under PHP-FPM behind its gRPC-to-FastCGI bridge (the php-fpm container counts as app)"},
+	{Bypass, []string{"sidecars.enabled=false"},
+		"no sidecars: each app serves the Service port itself and dials its peers' headless Services with gRPC's DNS resolver"},
+}
+
+// Spec finds a mode of ModeTable by name.
+func Spec(name string) (ModeSpec, bool) {
+	for _, m := range ModeTable {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return ModeSpec{}, false
+}
+
+// modeRank orders modes as ModeTable does, unknown ones last.
+func modeRank(mode string) int {
+	for i, m := range ModeTable {
+		if m.Name == mode {
+			return i
+		}
+	}
+	return len(ModeTable)
+}
 
 // Phases of a bench invocation.
 const (
@@ -69,8 +121,45 @@ type Settings struct {
 	// UserReplicas and ReplicasConcurrency: the replicas phase.
 	UserReplicas        int
 	ReplicasConcurrency int
-	// What the releases run with besides the switch.
+	// What the releases run with besides their mode's values.
 	Values []string
+	// Releases are the releases installed at once, one per mode. Empty in
+	// results from before the mode table: then Releases derives them.
+	Releases []Release `json:",omitempty"`
+}
+
+// Release is one mode's release and the phases it was measured in; in the
+// other phases it was installed and idle.
+type Release struct {
+	Mode      string
+	Namespace string
+	Set       []string
+	Phases    []string
+}
+
+// Releases gives the releases of r: as recorded, or else (older results)
+// one per mode its runs name, in bench-<mode>.
+func (r *Results) Releases() []Release {
+	if len(r.Settings.Releases) > 0 {
+		return r.Settings.Releases
+	}
+	phases := map[string][]string{}
+	var modes []string
+	for _, run := range r.Runs {
+		if _, ok := phases[run.Mode]; !ok {
+			modes = append(modes, run.Mode)
+		}
+		if !slices.Contains(phases[run.Mode], run.Phase) {
+			phases[run.Mode] = append(phases[run.Mode], run.Phase)
+		}
+	}
+	sort.SliceStable(modes, func(i, j int) bool { return modeRank(modes[i]) < modeRank(modes[j]) })
+	var out []Release
+	for _, m := range modes {
+		spec, _ := Spec(m)
+		out = append(out, Release{Mode: m, Namespace: "bench-" + m, Set: spec.Set, Phases: phases[m]})
+	}
+	return out
 }
 
 // Run is one bounded fortio run against one release.
