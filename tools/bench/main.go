@@ -35,6 +35,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envoy-example/envoy-example/internal/fortio"
 	"github.com/envoy-example/envoy-example/internal/kube"
@@ -513,7 +514,7 @@ func (b *bencher) appCalls(ctx context.Context, pods []corev1.Pod, captureAs str
 		}
 		raw, err := b.k.PodGet(ctx, p.Namespace, p.Name, appsPort, "metrics", nil)
 		if err != nil {
-			return nil, fmt.Errorf("%s/%s metrics: %w", p.Namespace, p.Name, err)
+			return nil, fmt.Errorf("%s/%s metrics: %w (the pod now: %s)", p.Namespace, p.Name, err, b.podState(ctx, p))
 		}
 		b.keep(captureAs+"-"+kube.Component(p)+".txt", raw)
 		calls, err := promtext.App(bytes.NewReader(raw))
@@ -523,6 +524,28 @@ func (b *bencher) appCalls(ctx context.Context, pods []corev1.Pod, captureAs str
 		out[p.Name] = calls
 	}
 	return out, nil
+}
+
+// podState says what became of a pod whose metrics could not be read
+// (gone, terminating, restarted), so that a failed run says why.
+func (b *bencher) podState(ctx context.Context, p corev1.Pod) string {
+	now, err := b.k.Clientset.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	state := fmt.Sprintf("phase %s, ready %t", now.Status.Phase, kube.Ready(*now))
+	if now.DeletionTimestamp != nil {
+		state += ", terminating"
+	}
+	for _, c := range append(append([]corev1.ContainerStatus(nil), now.Status.InitContainerStatuses...), now.Status.ContainerStatuses...) {
+		if c.RestartCount > 0 {
+			state += fmt.Sprintf(", %s restarted %d times", c.Name, c.RestartCount)
+			if t := c.LastTerminationState.Terminated; t != nil {
+				state += fmt.Sprintf(" (last: %s, exit %d)", t.Reason, t.ExitCode)
+			}
+		}
+	}
+	return state
 }
 
 // keep writes a raw capture once, when --capture is set.
