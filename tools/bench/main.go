@@ -689,6 +689,9 @@ func (b *bencher) measure(ctx context.Context, phase, mode string, round, conc, 
 	b.results.Runs = append(b.results.Runs, run)
 	b.logf("%-11s %-6s c=%-2d seed=%-3d user=%d: %6.0f req/s  p50 %6.2f  p90 %6.2f  p99 %6.2f ms  errors %d  rpc/req %.2f",
 		phase, mode, conc, seed, userReplicas, sum.RPS, sum.P50, sum.P90, sum.P99, sum.Errors, (run.Served["user"]+run.Served["order"]+run.Served["item"])/float64(max(sum.Requests, 1)))
+	if sum.Errors > 0 {
+		b.logf("%s %s c=%d seed=%d: answers by code %v", phase, mode, conc, seed, res.RetCodes)
+	}
 	return nil
 }
 
