@@ -80,7 +80,20 @@ func mtlsSecrets(t *testing.T, rel *render.Release, now time.Time) map[string]*c
 		}
 	}
 	cfg.Now = func() time.Time { return now }
+	return issueWith(t, cfg, nil)
+}
+
+// issueWith runs certgen's Issue on an API server that holds existing
+// (the Secrets of an earlier run, or none) and returns every Secret after
+// it, by name.
+func issueWith(t *testing.T, cfg certgen.Config, existing map[string]*corev1.Secret) map[string]*corev1.Secret {
+	t.Helper()
 	cs := fake.NewClientset()
+	for _, s := range existing {
+		if _, err := cs.CoreV1().Secrets(cfg.Namespace).Create(context.Background(), s.DeepCopy(), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := certgen.Issue(context.Background(), cs, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +106,22 @@ func mtlsSecrets(t *testing.T, rel *render.Release, now time.Time) map[string]*c
 		out[list.Items[i].Name] = &list.Items[i]
 	}
 	return out
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeFileAt(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func jobPodSpec(t *testing.T, o render.Object) corev1.PodSpec {
