@@ -905,6 +905,9 @@ func TestNotes(t *testing.T) {
 		if strings.Contains(n, "Jaeger") != s.jaeger || strings.Contains(n, "Prometheus") != s.prometheus || strings.Contains(n, "Grafana") != s.grafana {
 			t.Errorf("NOTES mention Jaeger/Prometheus/Grafana although they are off (or not although on):\n%s", n)
 		}
+		if strings.Contains(n, "localhost:9901/certs") != s.mtls {
+			t.Errorf("NOTES show how to see the mTLS certificates: %v, want %v (mtls)", !s.mtls, s.mtls)
+		}
 		if s.grafana && s.nodePort != 0 && !strings.Contains(n, "http://localhost:30300/dashboards") {
 			t.Errorf("NOTES lack Grafana's URL on kind:\n%s", n)
 		}
