@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -395,4 +396,80 @@ func setClusterAddress(t *testing.T, tree map[string]any, cluster, ip string) {
 		return
 	}
 	t.Fatalf("no cluster %s", cluster)
+}
+
+// TestMTLSIngressToFrontend runs the ingress's Envoy (127.0.0.1) and
+// frontend's (moved to 127.0.0.2, as in TestMTLSWithRealEnvoys) on the
+// chart's configs in front of a stand-in frontend app: a request from
+// outside goes in plain, crosses to frontend over mTLS past its RBAC, and
+// the ingress's health checks of frontend, which ask the app's ops port
+// (9091) directly, stay plain (transport_socket_matches) and pass.
+func TestMTLSIngressToFrontend(t *testing.T) {
+	envoyPath := envoytest.Pinned(t)
+	requirePortsFree(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	s := base("mtls-ingress-loopback")
+	s.opts.Set = []string{"jaeger.enabled=false", "envoy.healthCheck.interval=1s", "envoy.healthCheck.noTrafficInterval=1s"}
+	rel := renderScenario(t, s)
+	secrets := newMTLSIssuer(t, rel).issue(t)
+
+	// The frontend app: the report on 9090, /readyz on the ops port 9091.
+	for _, addr := range []string{serverIP + ":9090", serverIP + ":9091"} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "frontend app: %s\n", r.URL.Path)
+		})}
+		go srv.Serve(l)
+		t.Cleanup(func() { srv.Close() })
+	}
+
+	frontendCfg, _ := envoyOnDisk(t, rel, "frontend", t.TempDir(), secrets)
+	rewriteFile(t, frontendCfg, func(tree map[string]any) {
+		moveAddresses(tree, serverIP)
+		setClusterAddress(t, tree, "user", "127.0.0.3")
+		setClusterAddress(t, tree, "order", "127.0.0.3")
+	})
+	frontend, err := envoyproc.Start(ctx, envoyPath, envoyproc.Options{ConfigPath: frontendCfg, Args: runArgs(t, envoyContainer(t, rel, "frontend"), "demo-frontend-mtls-test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frontend.Stop()
+
+	ingressCfg, _ := envoyOnDisk(t, rel, "ingress", t.TempDir(), secrets)
+	rewriteFile(t, ingressCfg, func(tree map[string]any) { setClusterAddress(t, tree, "frontend", serverIP) })
+	ingress, err := envoyproc.Start(ctx, envoyPath, envoyproc.Options{ConfigPath: ingressCfg, Args: runArgs(t, envoyContainer(t, rel, "ingress"), "demo-ingress-mtls-test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ingress.Stop()
+	ingressAdmin := "http://" + ingress.AdminAddr
+
+	eventually(t, ctx, 30*time.Second, "the ingress's frontend host healthy (plain checks of 9091)", func() error {
+		body, err := get(ingressAdmin + "/clusters")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(body, "frontend::"+serverIP+":8080::health_flags::healthy") {
+			return fmt.Errorf("not healthy yet")
+		}
+		return nil
+	})
+	body, err := get("http://127.0.0.1:8080/report")
+	if err != nil || !strings.Contains(body, "frontend app: /report") {
+		t.Fatalf("GET / through the ingress: %q, %v", body, err)
+	}
+	if n := stat(t, ingressAdmin, "cluster.frontend.ssl.handshake"); n < 1 {
+		t.Errorf("cluster.frontend.ssl.handshake = %d: the ingress reached frontend without TLS", n)
+	}
+	if n := stat(t, "http://"+frontend.AdminAddr, "http.inbound.rbac.allowed"); n < 1 {
+		t.Errorf("frontend's http.inbound.rbac.allowed = %d", n)
+	}
+	if n := stat(t, ingressAdmin, "cluster.frontend.health_check.success"); n < 1 {
+		t.Errorf("cluster.frontend.health_check.success = %d", n)
+	}
 }
