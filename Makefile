@@ -233,7 +233,7 @@ cluster-status:
 # "Building images"): an OCI layout in out/oci and one docker-archive
 # tarball per image and architecture in out/images/<name>-<arch>.tar, for
 # `kind load image-archive`, `minikube image load` or `ctr -n k8s.io images import`.
-#   make images                            ours (frontend user order item item-bridge smoke item-php), amd64 + arm64
+#   make images                            ours (frontend user order item item-bridge smoke certgen item-php), amd64 + arm64
 #   make images IMAGES_FLAGS='--load kind' and load them into the kind cluster
 #   make component-images                  envoy statsd-exporter jaeger prometheus pause coredns fortio
 #   make component-images COMPONENTS=envoy,pause

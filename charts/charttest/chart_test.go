@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -30,6 +31,8 @@ type scenario struct {
 	native             bool
 	mesh               bool // sidecars.enabled: the service pods get Envoy
 	itemPHP            bool // services.item.implementation=php: the bridge and PHP-FPM serve item
+	mtls               bool // mtls between the sidecars: mtls.enabled and sidecars.enabled
+	certManager        bool // mtls.certManager.issuerRef.name: cert-manager, not certgen, makes the certificates
 	userReplicas       int32
 	ingressType        corev1.ServiceType
 	nodePort           int32 // of the ingress; 0 when Kubernetes picks
@@ -48,7 +51,7 @@ func or(a, b string) string {
 
 // base is the default install; the scenarios change one thing each.
 func base(name string) scenario {
-	return scenario{name: name, jaeger: true, prometheus: true, native: true, mesh: true, userReplicas: 1,
+	return scenario{name: name, jaeger: true, prometheus: true, native: true, mesh: true, mtls: true, userReplicas: 1,
 		ingressType: corev1.ServiceTypeClusterIP, clusterDomain: "cluster.local", metricsMode: "statsd"}
 }
 
@@ -112,7 +115,7 @@ func scenarios() []scenario {
 	// apps wired to each other's Services; the ingress is still Envoy.
 	bypass := base("sidecars-off")
 	bypass.opts.Set = []string{"sidecars.enabled=false"}
-	bypass.mesh = false
+	bypass.mesh, bypass.mtls = false, false
 
 	// What make bench installs: bypassed, in another namespace, with more
 	// seed data and user replicas, without Jaeger and Prometheus.
@@ -121,7 +124,7 @@ func scenarios() []scenario {
 	benchBypass.opts.ValuesFiles = []string{"../../ci/values-offline.yaml"}
 	benchBypass.opts.Set = []string{"sidecars.enabled=false", "jaeger.enabled=false", "prometheus.enabled=false",
 		"services.user.seedScale=100", "services.order.seedScale=100", "services.item.seedScale=100", "services.user.replicas=3"}
-	benchBypass.mesh, benchBypass.jaeger, benchBypass.prometheus, benchBypass.userReplicas = false, false, false, 3
+	benchBypass.mesh, benchBypass.mtls, benchBypass.jaeger, benchBypass.prometheus, benchBypass.userReplicas = false, false, false, false, 3
 
 	// The edges of what the schema lets through: every bound it sets on a
 	// value that Envoy or an app checks at start, at the accepted side.
@@ -164,15 +167,33 @@ func scenarios() []scenario {
 	phpPlain.itemPHP, phpPlain.native = true, false
 	phpBypass := base("item-php-sidecars-off")
 	phpBypass.opts.Set = []string{"services.item.implementation=php", "sidecars.enabled=false"}
-	phpBypass.itemPHP, phpBypass.mesh = true, false
+	phpBypass.itemPHP, phpBypass.mesh, phpBypass.mtls = true, false, false
 	phpOffline := base("item-php-ci-values-offline")
 	phpOffline.opts.ValuesFiles = []string{"../../ci/values-offline.yaml"}
 	phpOffline.opts.Set = []string{"services.item.implementation=php"}
 	phpOffline.itemPHP = true
 
+	// mtls (DESIGN.md, "Mutual TLS"): off (the Envoy configs of before
+	// it), with cert-manager instead of certgen, and at the edges of its
+	// values (the shortest lifetime, another trust domain, a rotation).
+	mtlsOff := base("mtls-off")
+	mtlsOff.opts.Set = []string{noMTLS}
+	mtlsOff.mtls = false
+	mtlsCM := base("mtls-cert-manager")
+	mtlsCM.opts.Set = []string{"mtls.certManager.issuerRef.name=mesh-ca", "mtls.certManager.issuerRef.kind=ClusterIssuer", "mtls.certManager.issuerRef.group=cert-manager.io"}
+	mtlsCM.certManager = true
+	mtlsEdges := base("mtls-short-lifetime")
+	mtlsEdges.opts.Set = []string{"mtls.certificateLifetime=1h", "mtls.trustDomain=mesh.example.org", "mtls.rotation=2026-11-30T12:00:00Z"}
+	mtlsLong := base("mtls-longest-lifetime-plain-container-sidecars")
+	mtlsLong.opts.Set = []string{"mtls.certificateLifetime=8760h", "sidecars.native=false"}
+	mtlsLong.native = false
+
 	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass, edges, edges2, faults,
-		native, nativeKind, nativePlain, php, phpPlain, phpBypass, phpOffline}
+		native, nativeKind, nativePlain, php, phpPlain, phpBypass, phpOffline, mtlsOff, mtlsCM, mtlsEdges, mtlsLong}
 }
+
+// noMTLS is the --set of a scenario without mtls.
+const noMTLS = "mtls.enabled=false"
 
 // forEach runs check on every scenario as a subtest.
 func forEach(t *testing.T, check func(t *testing.T, s scenario, rel *render.Release)) {
@@ -258,7 +279,9 @@ func TestRenderedObjectsDecodeStrictly(t *testing.T) {
 		}
 		seen := map[string]bool{}
 		for _, o := range rel.Objects {
-			if _, err := o.Decode(); err != nil {
+			if o.APIVersion == certManagerAPI {
+				// Not in client-go's scheme: TestMTLSCertManager reads it.
+			} else if _, err := o.Decode(); err != nil {
 				t.Error(err)
 			}
 			key := o.Kind + "/" + o.Name
@@ -302,6 +325,17 @@ func TestRenderedObjects(t *testing.T) {
 			add("ConfigMap", "frontend-envoy", "user-envoy", "order-envoy", "item-envoy")
 		}
 		add("Pod", "smoke")
+		// One ServiceAccount per workload, mtls or not (its name is the identity).
+		add("ServiceAccount", "frontend", "user", "order", "item", "ingress")
+		switch {
+		case s.mtls && s.certManager:
+			add("Certificate", "frontend-mtls", "user-mtls", "order-mtls", "item-mtls", "ingress-mtls")
+		case s.mtls:
+			add("ServiceAccount", "certgen")
+			add("Role", "certgen")
+			add("RoleBinding", "certgen")
+			add("Job", "certgen", "certgen-delete")
+		}
 		if s.jaeger {
 			add("Deployment", "jaeger")
 			add("Service", "jaeger-zipkin", "jaeger-query")
@@ -365,11 +399,15 @@ func service(t *testing.T, rel *render.Release, component string) *corev1.Servic
 	return obj.(*corev1.Service)
 }
 
-// podSpecs returns every pod template and the test pod, by component.
+// podSpecs returns every pod template and the test pod, by component (the
+// Jobs' by name without the release).
 func podSpecs(t *testing.T, rel *render.Release) map[string]*corev1.PodSpec {
 	t.Helper()
 	specs := map[string]*corev1.PodSpec{}
 	for _, o := range rel.Objects {
+		if o.APIVersion == certManagerAPI {
+			continue
+		}
 		obj, err := o.Decode()
 		if err != nil {
 			t.Fatal(err)
@@ -379,6 +417,8 @@ func podSpecs(t *testing.T, rel *render.Release) map[string]*corev1.PodSpec {
 			specs[v.Labels["app.kubernetes.io/component"]] = &v.Spec.Template.Spec
 		case *corev1.Pod:
 			specs[v.Labels["app.kubernetes.io/component"]] = &v.Spec
+		case *batchv1.Job: // certgen's two: certgen and certgen-delete
+			specs[strings.TrimPrefix(v.Name, rel.Options.Release+"-")] = &v.Spec.Template.Spec
 		}
 	}
 	return specs
@@ -485,7 +525,8 @@ func TestRestrictedPodSecurity(t *testing.T) {
 					t.Errorf("%s: volume %s is of a type the restricted standard forbids", component, v.Name)
 				}
 			}
-			wantToken := component == "prometheus"
+			// Prometheus lists pods; certgen reads and writes Secrets.
+			wantToken := component == "prometheus" || strings.HasPrefix(component, "certgen")
 			if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken != wantToken {
 				t.Errorf("%s: automountServiceAccountToken should be %v", component, wantToken)
 			}
@@ -863,6 +904,9 @@ func TestNotes(t *testing.T) {
 		}
 		if strings.Contains(n, "Jaeger") != s.jaeger || strings.Contains(n, "Prometheus") != s.prometheus || strings.Contains(n, "Grafana") != s.grafana {
 			t.Errorf("NOTES mention Jaeger/Prometheus/Grafana although they are off (or not although on):\n%s", n)
+		}
+		if strings.Contains(n, "localhost:9901/certs") != s.mtls {
+			t.Errorf("NOTES show how to see the mTLS certificates: %v, want %v (mtls)", !s.mtls, s.mtls)
 		}
 		if s.grafana && s.nodePort != 0 && !strings.Contains(n, "http://localhost:30300/dashboards") {
 			t.Errorf("NOTES lack Grafana's URL on kind:\n%s", n)

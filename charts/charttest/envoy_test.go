@@ -185,7 +185,8 @@ func runArgs(t *testing.T, c corev1.Container, podName string) []string {
 }
 
 // Every rendered bootstrap passes a real Envoy's --mode validate, with the
-// command-line options the chart gives the container.
+// command-line options the chart gives the container, and with mtls the
+// SDS files and the workload's certificates where it reads them.
 func TestEnvoyValidatesEveryBootstrap(t *testing.T) {
 	bin := envoytest.Pinned(t)
 	forEach(t, func(t *testing.T, s scenario, rel *render.Release) {
@@ -196,9 +197,14 @@ func TestEnvoyValidatesEveryBootstrap(t *testing.T) {
 		if want := map[bool]int{true: 5, false: 1}[s.mesh]; len(bootstraps) != want {
 			t.Fatalf("%d bootstraps, want %d (frontend, user, order, item and ingress; the ingress alone without sidecars)", len(bootstraps), want)
 		}
-		dir := t.TempDir()
-		for component, text := range bootstraps {
-			path := writeFile(t, dir, component+".yaml", text)
+		// The SDS files and the certificates must exist where the
+		// bootstrap names them (envoyOnDisk).
+		var secrets map[string]*corev1.Secret
+		if s.mtls {
+			secrets = mtlsSecrets(t, rel, time.Now())
+		}
+		for component := range bootstraps {
+			path, _ := envoyOnDisk(t, rel, component, t.TempDir(), secrets)
 			args := runArgs(t, envoyContainer(t, rel, component), rel.Name(component)+"-7d4b9c8f6-x2x9z")
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			err := envoyproc.Validate(ctx, bin, path, args...)

@@ -47,6 +47,10 @@ import (
 // waits for the app, fails the health check and drains the inbound
 // listener while egress keeps working.
 //
+// One Envoy plays the caller's sidecar and the server's, so mtls is off
+// (noMTLS): with it, order's Envoy would rightly refuse to take its own
+// certificate for item's. TestMTLSWithRealEnvoys covers the TLS hops.
+//
 // It uses the bootstrap's own ports (8080, 7070, 9901, 15021, 9090, 9411,
 // 9091 and UDP 9125 on loopback) and fails if one is taken.
 func TestStatsTracesAndDrainWithRealEnvoy(t *testing.T) {
@@ -62,7 +66,7 @@ func TestStatsTracesAndDrainWithRealEnvoy(t *testing.T) {
 	// fails here (the item cluster is Envoy's own inbound listener, which
 	// opens only after the clusters are initialised).
 	fast := base("fast-health-checks-and-flushes")
-	fast.opts.Set = []string{"envoy.healthCheck.interval=1s", "envoy.healthCheck.noTrafficInterval=1s", "envoy.statsFlushInterval=1s"}
+	fast.opts.Set = []string{noMTLS, "envoy.healthCheck.interval=1s", "envoy.healthCheck.noTrafficInterval=1s", "envoy.statsFlushInterval=1s"}
 	rel := renderScenario(t, fast)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

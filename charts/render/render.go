@@ -319,6 +319,28 @@ func (r *Release) EnvoyBootstraps() (map[string]string, error) {
 	return out, nil
 }
 
+// EnvoyFiles returns every file of each component's Envoy ConfigMap, by
+// component then file name: envoy.yaml, and with mtls the SDS files
+// (sds-certificate.yaml, sds-validation.yaml) that Envoy reads beside it
+// in /etc/envoy.
+func (r *Release) EnvoyFiles() (map[string]map[string]string, error) {
+	cms, err := r.configMaps()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]string{}
+	for _, cm := range cms {
+		if _, ok := cm.Data["envoy.yaml"]; !ok {
+			continue
+		}
+		out[cm.Labels["app.kubernetes.io/component"]] = cm.Data
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no Envoy ConfigMap rendered")
+	}
+	return out, nil
+}
+
 // StatsdMapping returns the statsd_exporter mapping (mapping.yaml).
 func (r *Release) StatsdMapping() (string, error) { return r.configFile("mapping.yaml") }
 

@@ -39,20 +39,45 @@ func describe(role string) string {
 	return "the " + role + " sidecar"
 }
 
+// sdsHeader says what an SDS file is: the same in every role's ConfigMap.
+func sdsHeader(name string) string {
+	return fmt.Sprintf(`# envoy/%[1]s: the file-based SDS resource every Envoy reads from
+#   /etc/envoy/%[1]s (mtls.enabled, the default), as the chart renders it for
+#   helm install %[2]s charts/envoy-example   (namespace %[3]s, default values)
+# It is the same in each role's ConfigMap, beside envoy.yaml.
+# Generated from charts/envoy-example/templates/_envoy-mtls.tpl by `+"`make generate`"+`
+# (tools/envoyconfigs); `+"`make test`"+` fails when it is stale. Do not edit: change
+# the chart.
+
+`, name, render.DefaultRelease, render.DefaultNamespace)
+}
+
 // files renders the chart with its defaults and returns each file's content
-// by name (ingress.yaml, frontend.yaml, ...).
+// by name: one bootstrap per role (ingress.yaml, frontend.yaml, ...) and
+// the SDS files, once, after checking that every role has the same.
 func files() (map[string][]byte, error) {
 	rel, err := render.Render(render.Options{})
 	if err != nil {
 		return nil, err
 	}
-	boots, err := rel.EnvoyBootstraps()
+	all, err := rel.EnvoyFiles()
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]byte{}
-	for role, yaml := range boots {
-		out[role+".yaml"] = []byte(header(role) + strings.TrimRight(yaml, "\n") + "\n")
+	sds := map[string]string{}
+	for role, files := range all {
+		for name, text := range files {
+			if name == "envoy.yaml" {
+				out[role+".yaml"] = []byte(header(role) + strings.TrimRight(text, "\n") + "\n")
+				continue
+			}
+			if prev, ok := sds[name]; ok && prev != text {
+				return nil, fmt.Errorf("%s differs between roles: envoy/ would need one per role", name)
+			}
+			sds[name] = text
+			out[name] = []byte(sdsHeader(name) + strings.TrimRight(text, "\n") + "\n")
+		}
 	}
 	return out, nil
 }
@@ -71,7 +96,7 @@ func run(dir string, check bool) error {
 	}
 	for _, p := range existing {
 		if _, ok := want[filepath.Base(p)]; !ok {
-			stale = append(stale, p+" (no such role)")
+			stale = append(stale, p+" (no such role or file)")
 			if !check {
 				if err := os.Remove(p); err != nil {
 					return err

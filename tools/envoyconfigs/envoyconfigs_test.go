@@ -47,7 +47,7 @@ func TestCheckFindsEveryKindOfStaleness(t *testing.T) {
 	if err == nil {
 		t.Fatal("check passed on a stale folder")
 	}
-	for _, want := range []string{"user.yaml", "item.yaml", "billing.yaml (no such role)"} {
+	for _, want := range []string{"user.yaml", "item.yaml", "billing.yaml (no such role or file)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}

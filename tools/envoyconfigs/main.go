@@ -1,7 +1,8 @@
 // Command envoyconfigs writes envoy/<role>.yaml: the Envoy bootstrap of each
 // role (ingress, frontend, user, order, item) exactly as the chart renders
 // it for `helm install demo charts/envoy-example` with the default values,
-// so that people who read Envoy configs can read them without Helm.
+// so that people who read Envoy configs can read them without Helm; and
+// the SDS files every role reads beside it (envoy/sds-*.yaml).
 //
 //	go run ./tools/envoyconfigs          # rewrite envoy/*.yaml (make generate)
 //	go run ./tools/envoyconfigs -check   # fail if one is stale (make test)

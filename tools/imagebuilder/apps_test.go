@@ -181,6 +181,8 @@ func TestOurImages(t *testing.T) {
 		switch res.Name {
 		case "smoke":
 			t.Run("smoke/starts", func(t *testing.T) { smokeStarts(t, res) })
+		case "certgen":
+			t.Run("certgen/starts", func(t *testing.T) { certgenStarts(t, res) })
 		case apps.ItemPHPName:
 			t.Run(res.Name+"/serves", func(t *testing.T) { itemPHPServes(t, res) })
 		}
@@ -252,6 +254,19 @@ func smokeStarts(t *testing.T, res build.Result) {
 	}
 	if len(strings.TrimSpace(string(out))) == 0 {
 		t.Error("smoke --help printed nothing")
+	}
+}
+
+// certgenStarts checks that the certificate generator's binary runs from
+// its image as its user and parses the chart's kind of arguments: outside
+// a pod it stops, exit 1, at the in-cluster config it needs.
+func certgenStarts(t *testing.T, res build.Result) {
+	dir, _ := unpack(t, res.Images["amd64"])
+	out, err := inImage(t, dir, 65532, 65532, "/usr/local/bin/certgen", "issue", "--namespace=default",
+		"--ca-secret=demo-mtls-ca", "--leaf=demo-user-mtls=spiffe://cluster.local/ns/default/sa/demo-user").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "in-cluster config") {
+		t.Fatalf("certgen issue outside a pod: %v\n%s\nwant exit 1 at the in-cluster config", err, out)
 	}
 }
 

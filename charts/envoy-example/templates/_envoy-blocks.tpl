@@ -4,6 +4,9 @@ _envoy-sidecar.tpl and _envoy-ingress.tpl are read top to bottom and include
 these by name. Each block takes (dict "root" $ "role" $role), $role being an
 entry of the topology (_topology.tpl), unless it says otherwise.
 
+The blocks of mutual TLS (transport sockets, RBAC, SDS files) are in
+_envoy-mtls.tpl.
+
 Ports (DESIGN.md, "Ports inside a pod"):
   0.0.0.0:8080     inbound listener, the Service port (ingress: the front door)
   127.0.0.1:7070   egress listener: the app calls other services here
@@ -274,6 +277,20 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
   {{- if eq $callee.protocol "grpc" }}
   {{- include "envoy-example.envoy.http2" . | nindent 2 }}
   {{- end }}
+  {{- if include "envoy-example.mtls" $root }}
+  # mTLS to the callee's inbound listener, which must be {{ $callee.name }}.
+  {{- include "envoy-example.envoy.upstreamTLS" . | nindent 2 }}
+  {{- if $callee.healthCheck }}
+  # The health checks go to the app's plain ops port, not through TLS.
+  transport_socket_matches:
+  - name: plain-health-check
+    match: { health-check: plain }
+    transport_socket:
+      name: envoy.transport_sockets.raw_buffer
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
+  {{- end }}
+  {{- end }}
   health_checks:
   - timeout: {{ $envoy.healthCheck.timeout }}
     interval: {{ $envoy.healthCheck.interval }}
@@ -285,6 +302,9 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
     grpc_health_check: { service_name: {{ $callee.grpcService }} }
     {{- else }}
     http_health_check: { path: {{ $callee.healthCheck.path }} }
+    {{- if include "envoy-example.mtls" $root }}
+    transport_socket_match_criteria: { health-check: plain }
+    {{- end }}
     {{- end }}
   {{- if $envoy.outlierDetection.enabled }}
   outlier_detection:

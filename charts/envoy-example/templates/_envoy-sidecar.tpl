@@ -3,6 +3,7 @@ The Envoy sidecar of a service pod (frontend, user, order, item), as one
 bootstrap that reads top to bottom:
 
   inbound    0.0.0.0:8080    the Service port   -> local_service, the app on 127.0.0.1:9090
+                             (with mtls: TLS with client certificates, RBAC on the callers)
   egress     127.0.0.1:7070  the app's calls    -> one cluster per service it calls
   readiness  0.0.0.0:15021   the kubelet's probes -> the admin's /ready
   prometheus_stats  0.0.0.0:15090  metrics.mode prometheus: GET /stats/prometheus -> the admin
@@ -19,6 +20,7 @@ root. Call with (dict "root" $ "component" "user").
 {{- $role := include "envoy-example.role" . | fromJson -}}
 {{- $ctx := dict "root" $root "role" $role -}}
 {{- $grpc := eq $role.protocol "grpc" -}}
+{{- $mtls := include "envoy-example.mtls" $root -}}
 # Envoy bootstrap of the {{ $role.name }} sidecar (release {{ $root.Release.Name }}), rendered by the chart.
 {{ include "envoy-example.envoy.common" $ctx }}
 
@@ -73,9 +75,17 @@ static_resources:
                   timeout: {{ $root.Values.ingress.timeout }}
                   {{- end }}
           http_filters:
+          {{- if $mtls }}
+          # First: only this service's callers, by their certificates (mtls).
+          {{- include "envoy-example.envoy.rbacFilter" $ctx | nindent 10 }}
+          {{- end }}
           # Faults injected on purpose (values faults.{{ $role.name }}; off by default).
           {{- include "envoy-example.envoy.faultFilters" $ctx | nindent 10 }}
           {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
+      {{- if $mtls }}
+      # TLS 1.3, and only callers with a certificate of the mesh's CA (mtls).
+      {{- include "envoy-example.envoy.downstreamTLS" $role | nindent 6 }}
+      {{- end }}
   - name: egress
     # The app calls other services here (127.0.0.1:7070); routes pick the
     # cluster by gRPC service path.

@@ -41,6 +41,14 @@ becomes envoy_upstream_rq_xx{app, cluster, response_code_class="<N>"}.
 - { scope: server, stat: total_connections }
 - { scope: http, stat: downstream_cx_active }
 - { scope: http, stat: downstream_rq_total }
+# mtls (DESIGN.md, "Mutual TLS"): callers each server admitted or refused
+# (its RBAC filter, on the inbound listener), and the callers' TLS to each
+# callee: handshakes, servers with the wrong name, failed connections.
+- { scope: http, stat: rbac.allowed }
+- { scope: http, stat: rbac.denied }
+- { scope: cluster, stat: ssl.handshake }
+- { scope: cluster, stat: ssl.fail_verify_san }
+- { scope: cluster, stat: ssl.connection_error }
 {{- end }}
 
 {{/*

@@ -151,6 +151,12 @@ starts only once Envoy is ready.
     - name: envoy-config
       mountPath: /etc/envoy
       readOnly: true
+    {{- if include "envoy-example.mtls" $root }}
+    # The workload's certificate, key and CA (its Secret), for Envoy alone.
+    - name: mtls
+      mountPath: {{ include "envoy-example.envoy.mtlsDir" . }}
+      readOnly: true
+    {{- end }}
 {{- end }}
 
 {{/* The volumes the sidecar containers mount. Same arguments. */}}
@@ -158,6 +164,14 @@ starts only once Envoy is ready.
 - name: envoy-config
   configMap:
     name: {{ include "envoy-example.componentName" (dict "root" .root "component" (printf "%s-envoy" .component)) }}
+{{- if include "envoy-example.mtls" .root }}
+# Read by Envoy, which runs as the pod's user and group (fsGroup); nobody
+# else gets the key.
+- name: mtls
+  secret:
+    secretName: {{ include "envoy-example.mtlsSecretName" . }}
+    defaultMode: 0440
+{{- end }}
 {{- if eq .root.Values.metrics.mode "statsd" }}
 - name: statsd-mapping
   configMap:

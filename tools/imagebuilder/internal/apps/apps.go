@@ -1,6 +1,6 @@
 // Package apps holds the recipes of our own images: the four services, the
-// item service's gRPC-to-FastCGI bridge and the smoke checker that `helm
-// test` runs, each one static Go binary on an empty base; and the item
+// item service's gRPC-to-FastCGI bridge, the smoke checker that `helm
+// test` runs and the mTLS certificate generator of the chart's hook Jobs, each one static Go binary on an empty base; and the item
 // service's PHP application under Debian's PHP-FPM (itemphp.go). All run
 // as a non-root user.
 package apps
@@ -36,6 +36,7 @@ var All = []App{
 	{"item", "./services/item"},
 	{"item-bridge", "./services/item-bridge"},
 	{"smoke", "./tools/smoke"},
+	{"certgen", "./tools/certgen"},
 }
 
 // Arches are the architectures of our images: amd64 for CI and most
