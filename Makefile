@@ -257,18 +257,18 @@ bench-go:
 	go test -run '^$$' -bench . -benchmem ./services/...
 
 # What the mesh costs (ci/bench, tools/bench): the chart installed once per
-# mode, side by side (mesh: the defaults; mesh-prometheus:
-# metrics.mode=prometheus; mesh-php: the PHP item; bypass:
-# sidecars.enabled=false; mesh-plaintext: mtls.enabled=false, on request),
-# a fortio pod against each ingress in turn at concurrency 1, 4 and 16
-# (mesh, mesh-prometheus, bypass), more seed data (mesh, mesh-php, bypass),
+# mode, side by side (mesh: the defaults, mTLS on; mesh-plaintext:
+# mtls.enabled=false; mesh-prometheus: metrics.mode=prometheus; mesh-php:
+# the PHP item; bypass: sidecars.enabled=false), a fortio pod against each
+# ingress in turn at concurrency 1, 4 and 16 (mesh, mesh-plaintext,
+# mesh-prometheus, bypass), more seed data (mesh, mesh-php, bypass),
 # more user replicas (mesh, bypass); CPU and memory from the kubelet.
 # Writes bench/REPORT.md, its PNG plots and results.json. On the cluster
 # KUBECONFIG names (BENCH_LOAD=kind|minikube|ctr|none), else on the local
 # cluster, brought up and down around it. About 20 minutes of measuring
-# (an estimate for four releases).
+# (an estimate for five releases).
 #   make bench BENCH_FLAGS='--rounds 1 --duration 10s'   a quicker pass
-#   make bench BENCH_FLAGS='--modes mesh,mesh-plaintext,mesh-prometheus,bypass'   with mTLS's cost (needs mtls.enabled)
+#   make bench BENCH_FLAGS='--modes mesh,bypass'         fewer modes
 #   go run ./tools/bench report bench                    remake the report from bench/results.json
 bench:
 	ci/bench

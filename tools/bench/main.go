@@ -178,8 +178,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var values listFlag
 	conc := fs.String("concurrency", "1,4,16", "fortio connections of the concurrency phase")
 	seeds := fs.String("seed-scales", "1,10,100", "seed scales of the growth phase (1 is measured too)")
-	concModes := fs.String("modes", "mesh,mesh-prometheus,bypass",
-		"modes of the concurrency phase (mesh-plaintext needs the chart's mtls.enabled)")
+	concModes := fs.String("modes", "mesh,mesh-plaintext,mesh-prometheus,bypass",
+		"modes of the concurrency phase")
 	seedModes := fs.String("seed-modes", "mesh,mesh-php,bypass", "modes of the seed growth phase")
 	replicasModes := fs.String("replicas-modes", "mesh,bypass", "modes of the replicas phase")
 	fs.StringVar(&o.out, "out", "bench", "directory of the report, plots and results.json")
