@@ -32,7 +32,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -307,21 +306,25 @@ func TestDemo(t *testing.T) {
 	})
 
 	tr := &tour{ctx: ctx, k: k, s: s, upgrade: upgrade, selector: selector, load: load}
+	// Mutual TLS (README, "Mutual TLS"), on since the install.
+	step(t, "11-mtls-renewal-under-load", tr.mtlsRenewal)
+	step(t, "12-mtls-wrong-identity-refused", tr.mtlsRefused)
+	step(t, "13-mtls-off-and-on-under-load", tr.mtlsOffAndOn)
 	// The metrics switch (README, "Dashboards"): from here on the release
 	// runs in metrics.mode prometheus.
-	step(t, "11-metrics-prometheus-under-load", func(t *testing.T) { tr.metricsToPrometheus(t, helmTest) })
+	step(t, "14-metrics-prometheus-under-load", func(t *testing.T) { tr.metricsToPrometheus(t, helmTest) })
 
 	// The README's fault tour, "Break it on purpose", on the same release.
 	tr.prometheus = forwardToComponent(t, ctx, k, s.namespace, selector("prometheus"), 9090)
 	tr.jaeger = forwardToComponent(t, ctx, k, s.namespace, selector("jaeger"), 16686)
-	step(t, "12-tour-aborts-absorbed", tr.abortsAbsorbed)
-	step(t, "13-tour-retries-off", tr.retriesOff)
-	step(t, "14-tour-one-pod-ejected", tr.onePodEjected)
-	step(t, "15-tour-slow-order", tr.slowOrder)
+	step(t, "15-tour-aborts-absorbed", tr.abortsAbsorbed)
+	step(t, "16-tour-retries-off", tr.retriesOff)
+	step(t, "17-tour-one-pod-ejected", tr.onePodEjected)
+	step(t, "18-tour-slow-order", tr.slowOrder)
 	// The legacy item service (README, "The legacy item service").
-	step(t, "16-item-php-under-load", tr.itemPHP)
+	step(t, "19-item-php-under-load", tr.itemPHP)
 
-	step(t, "17-uninstall", func(t *testing.T) {
+	step(t, "20-uninstall", func(t *testing.T) {
 		helm(t, "uninstall", s.release, "--wait", "--timeout", "5m")
 		instance := "app.kubernetes.io/instance=" + s.release
 		eventually(t, ctx, 3*time.Minute, "nothing of the release left", func() error {
@@ -472,7 +475,7 @@ func rollEverything(t *testing.T, ctx context.Context, k *kube.Client, s setting
 			if err != nil {
 				return err
 			}
-			if err := rolledOut(d); err != nil {
+			if err := kube.RolledOut(d); err != nil {
 				return err
 			}
 			pods, err := k.Pods(ctx, s.namespace, selector(c))
@@ -491,24 +494,6 @@ func rollEverything(t *testing.T, ctx context.Context, k *kube.Client, s setting
 		})
 	}
 	t.Logf("all of %v rolled out with %s", workloads, rollout)
-}
-
-// rolledOut says why a Deployment has not finished its rollout yet, as
-// `kubectl rollout status` judges it.
-func rolledOut(d *appsv1.Deployment) error {
-	want := *d.Spec.Replicas
-	st := d.Status
-	switch {
-	case st.ObservedGeneration < d.Generation:
-		return fmt.Errorf("generation %d not observed yet", d.Generation)
-	case st.UpdatedReplicas < want:
-		return fmt.Errorf("%d of %d replicas updated", st.UpdatedReplicas, want)
-	case st.Replicas > st.UpdatedReplicas:
-		return fmt.Errorf("%d old replicas pending termination", st.Replicas-st.UpdatedReplicas)
-	case st.AvailableReplicas < st.UpdatedReplicas:
-		return fmt.Errorf("%d of %d updated replicas available", st.AvailableReplicas, st.UpdatedReplicas)
-	}
-	return nil
 }
 
 // run runs a command in dir, streaming nothing, and fails the test with its
@@ -749,6 +734,9 @@ func leftovers(ctx context.Context, k *kube.Client, namespace, selector string) 
 		}},
 		{"role", func() (k8sruntime.Object, error) { return k.Clientset.RbacV1().Roles(namespace).List(ctx, opts) }},
 		{"rolebinding", func() (k8sruntime.Object, error) { return k.Clientset.RbacV1().RoleBindings(namespace).List(ctx, opts) }},
+		// certgen's Secrets are not Helm's: its post-delete Job removes them.
+		{"secret", func() (k8sruntime.Object, error) { return k.Clientset.CoreV1().Secrets(namespace).List(ctx, opts) }},
+		{"job", func() (k8sruntime.Object, error) { return k.Clientset.BatchV1().Jobs(namespace).List(ctx, opts) }},
 	}
 	var left []string
 	for _, k := range kinds {

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -116,16 +117,29 @@ func (c *Client) Install(ctx context.Context, release, namespace string, valuesF
 	return nil
 }
 
-// WaitSettled waits until every pod of namespace is ready and none is
-// being deleted (an old pod still draining would share the CPUs).
+// WaitSettled waits until every Deployment of namespace has rolled out,
+// every pod is ready and none is being deleted (an old pod still draining
+// would share the CPUs, or answer from an older config). The Deployments
+// are checked first: right after `helm upgrade --wait` returns, a
+// Deployment may not have started its rollout yet, and its old pods then
+// look settled.
 func (c *Client) WaitSettled(ctx context.Context, namespace string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
+		deployments, err := c.Clientset.AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
 		pods, err := c.Pods(ctx, namespace, "")
 		if err != nil {
 			return err
 		}
 		busy := ""
+		for i := range deployments.Items {
+			if err := RolledOut(&deployments.Items[i]); err != nil {
+				busy = deployments.Items[i].Name + ": " + err.Error()
+			}
+		}
 		for _, p := range pods {
 			if p.DeletionTimestamp != nil {
 				busy = p.Name + " terminating"
@@ -145,6 +159,28 @@ func (c *Client) WaitSettled(ctx context.Context, namespace string, within time.
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// RolledOut says why a Deployment has not finished its rollout yet, as
+// `kubectl rollout status` does, or nil once every replica is updated and
+// available and no old one is left.
+func RolledOut(d *appsv1.Deployment) error {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	st := d.Status
+	switch {
+	case st.ObservedGeneration < d.Generation:
+		return fmt.Errorf("generation %d not observed yet", d.Generation)
+	case st.UpdatedReplicas < want:
+		return fmt.Errorf("%d of %d replicas updated", st.UpdatedReplicas, want)
+	case st.Replicas > st.UpdatedReplicas:
+		return fmt.Errorf("%d old replicas pending termination", st.Replicas-st.UpdatedReplicas)
+	case st.AvailableReplicas < st.UpdatedReplicas:
+		return fmt.Errorf("%d of %d updated replicas available", st.AvailableReplicas, st.UpdatedReplicas)
+	}
+	return nil
 }
 
 // Ready says whether the pod's Ready condition is true.
