@@ -42,7 +42,7 @@ func (tr *tour) metricsToPrometheus(t *testing.T, helmTest func(t *testing.T)) {
 	})
 	stopTrickle()
 
-	underLoad(t, tr.ctx, tr.load, "metrics statsd -> prometheus (helm upgrade, 2 pods)", func(t *testing.T) {
+	underLoad(t, tr.ctx, tr.load, "helm upgrade rolling all 5 workloads at 2 replicas: metrics statsd -> prometheus", func(t *testing.T) {
 		tr.change(t, "--set", "metrics.mode=prometheus")
 	})
 
