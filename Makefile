@@ -265,8 +265,8 @@ bench-go:
 # more user replicas (mesh, bypass); CPU and memory from the kubelet.
 # Writes bench/REPORT.md, its PNG plots and results.json. On the cluster
 # KUBECONFIG names (BENCH_LOAD=kind|minikube|ctr|none), else on the local
-# cluster, brought up and down around it. About 20 minutes of measuring
-# (an estimate for five releases).
+# cluster, brought up and down around it. About 27 minutes of measuring
+# and installing (five releases).
 #   make bench BENCH_FLAGS='--rounds 1 --duration 10s'   a quicker pass
 #   make bench BENCH_FLAGS='--modes mesh,bypass'         fewer modes
 #   go run ./tools/bench report bench                    remake the report from bench/results.json

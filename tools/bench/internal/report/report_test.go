@@ -428,3 +428,23 @@ func TestRealResults(t *testing.T) {
 		}
 	}
 }
+
+// When mTLS's added p90 changes sign between concurrency levels, the
+// report says the difference is below the noise, and only then.
+func TestMTLSNoiseSentence(t *testing.T) {
+	const noise = "changes sign from one concurrency to another"
+	r := syntheticModes()
+	if item := inShortItem(t, r, "mTLS."); strings.Contains(item, noise) {
+		t.Fatalf("every level slower with mTLS, yet the noise sentence:\n%s", item)
+	}
+	// Plaintext slower than mTLS at one level only.
+	for i := range r.Runs {
+		run := &r.Runs[i]
+		if run.Phase == PhaseConcurrency && run.Mode == MeshPlaintext && run.Fortio.Concurrency == r.Settings.Concurrency[0] {
+			run.Fortio.P90 += 10
+		}
+	}
+	if item := inShortItem(t, r, "mTLS."); !strings.Contains(item, noise) {
+		t.Fatalf("signs differ between levels, yet no noise sentence:\n%s", item)
+	}
+}
