@@ -39,6 +39,7 @@ import (
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/envoy-example/envoy-example/charts/queries"
+	"github.com/envoy-example/envoy-example/internal/envoyproc"
 	"github.com/envoy-example/envoy-example/internal/kube"
 	"github.com/envoy-example/envoy-example/internal/repo"
 	"github.com/envoy-example/envoy-example/services/frontend/report"
@@ -271,9 +272,9 @@ func TestDemo(t *testing.T) {
 		for _, p := range callers {
 			admin := forward(t, ctx, k, s.namespace, p.Name, 9901)
 			eventually(t, ctx, 2*time.Minute, p.Name+"'s Envoy sees 3 healthy user endpoints", func() error {
-				n, err := healthyEndpoints(admin, "user")
-				if err == nil && n != 3 {
-					err = fmt.Errorf("%d healthy endpoints", n)
+				hosts, err := envoyproc.HealthyHosts(admin, "user")
+				if err == nil && len(hosts) != 3 {
+					err = fmt.Errorf("%d healthy endpoints %v", len(hosts), hosts)
 				}
 				return err
 			})
@@ -674,29 +675,6 @@ func promValue(prom, query string) (float64, error) {
 		return 0, fmt.Errorf("prometheus: %d series for %s, want 1", len(samples), query)
 	}
 	return samples[0].value, nil
-}
-
-// healthyEndpoints counts the hosts of an Envoy cluster that pass health
-// checks, from the admin /clusters page
-// ("user::10.244.0.7:8080::health_flags::healthy").
-func healthyEndpoints(admin, cluster string) (int, error) {
-	resp, err := httpClient.Get("http://" + admin + "/clusters")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, line := range strings.Split(string(body), "\n") {
-		parts := strings.Split(line, "::")
-		if len(parts) == 4 && parts[0] == cluster && parts[2] == "health_flags" && parts[3] == "healthy" {
-			n++
-		}
-	}
-	return n, nil
 }
 
 // backgroundLoad sends rps requests per second until stopped, bounded to

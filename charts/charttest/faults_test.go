@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func TestFaultsWithRealEnvoy(t *testing.T) {
 
 	t.Run("retries-absorb-a-30%-abort", func(t *testing.T) {
 		inbound, egress, admin := start(t, "faults-order-30")
-		waitHealthy(t, ctx, admin, "item")
+		waitHealthy(t, ctx, admin, "item", "127.0.0.1:8080")
 		const calls = 1000
 		// On the server side: 30% ± 5 standard deviations (0.072).
 		direct := failures(t, inbound, calls, codes.Unavailable)
@@ -155,7 +156,7 @@ func TestFaultsWithRealEnvoy(t *testing.T) {
 	// retries, route 5s) and a caller's 5 s deadline, as the frontend's.
 	t.Run("a-3s-delay-meets-the-timeouts", func(t *testing.T) {
 		_, egress, admin := start(t, "faults-order-delay-3s", "faults.order.abort.percent=0", "faults.order.delay.percent=100", "faults.order.delay.duration=3s")
-		waitHealthy(t, ctx, admin, "item")
+		waitHealthy(t, ctx, admin, "item", "127.0.0.1:8080")
 		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		began := time.Now()
@@ -180,7 +181,7 @@ func TestFaultsWithRealEnvoy(t *testing.T) {
 
 	t.Run("retries-off-let-the-aborts-through", func(t *testing.T) {
 		_, egress, admin := start(t, "faults-order-30-no-retries", "envoy.retries.attempts=0")
-		waitHealthy(t, ctx, admin, "item")
+		waitHealthy(t, ctx, admin, "item", "127.0.0.1:8080")
 		const calls = 1000
 		through := failures(t, egress, calls, codes.Unavailable)
 		t.Logf("egress without retries: %d of %d calls failed", through, calls)
@@ -190,18 +191,16 @@ func TestFaultsWithRealEnvoy(t *testing.T) {
 	})
 }
 
-// waitHealthy waits until the Envoy at admin has a healthy host in cluster.
-func waitHealthy(t *testing.T, ctx context.Context, admin, cluster string) {
+// waitHealthy waits until the Envoy at admin (a URL) has host
+// (address:port) healthy in cluster.
+func waitHealthy(t *testing.T, ctx context.Context, admin, cluster, host string) {
 	t.Helper()
-	eventually(t, ctx, 30*time.Second, "a healthy host in cluster "+cluster, func() error {
-		body, err := get(admin + "/clusters")
-		if err != nil {
-			return err
+	eventually(t, ctx, 30*time.Second, host+" healthy in cluster "+cluster, func() error {
+		hosts, err := envoyproc.HealthyHosts(strings.TrimPrefix(admin, "http://"), cluster)
+		if err == nil && !slices.Contains(hosts, host) {
+			err = fmt.Errorf("healthy hosts %v", hosts)
 		}
-		if !strings.Contains(body, cluster+"::127.0.0.1:8080::health_flags::healthy") {
-			return fmt.Errorf("no healthy host yet")
-		}
-		return nil
+		return err
 	})
 }
 

@@ -123,16 +123,7 @@ func TestMTLSWithRealEnvoys(t *testing.T) {
 
 	t.Run("a-frontend-calls-user", func(t *testing.T) {
 		// The health checks pass through the same TLS and RBAC.
-		eventually(t, ctx, 30*time.Second, "a healthy host in frontend's cluster user", func() error {
-			body, err := get(callerAdmin + "/clusters")
-			if err != nil {
-				return err
-			}
-			if !strings.Contains(body, "user::"+serverIP+":8080::health_flags::healthy") {
-				return fmt.Errorf("not healthy yet")
-			}
-			return nil
-		})
+		waitHealthy(t, ctx, callerAdmin, "user", serverIP+":8080")
 		for i := 0; i < 20; i++ {
 			if err := call(); err != nil {
 				t.Fatalf("call %d through frontend's Envoy: %v", i, err)
@@ -449,16 +440,8 @@ func TestMTLSIngressToFrontend(t *testing.T) {
 	defer ingress.Stop()
 	ingressAdmin := "http://" + ingress.AdminAddr
 
-	eventually(t, ctx, 30*time.Second, "the ingress's frontend host healthy (plain checks of 9091)", func() error {
-		body, err := get(ingressAdmin + "/clusters")
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(body, "frontend::"+serverIP+":8080::health_flags::healthy") {
-			return fmt.Errorf("not healthy yet")
-		}
-		return nil
-	})
+	// The ingress checks frontend's health in plain HTTP on 9091.
+	waitHealthy(t, ctx, ingressAdmin, "frontend", serverIP+":8080")
 	body, err := get("http://127.0.0.1:8080/report")
 	if err != nil || !strings.Contains(body, "frontend app: /report") {
 		t.Fatalf("GET / through the ingress: %q, %v", body, err)

@@ -49,3 +49,29 @@ func RuntimeModify(admin, key, value string) error {
 	}
 	return nil
 }
+
+// HealthyHosts lists the hosts (address:port) of an Envoy cluster that pass
+// health checks, from the admin's /clusters page at admin (host:port), whose
+// lines read "user::10.244.0.7:8080::health_flags::healthy".
+func HealthyHosts(admin, cluster string) ([]string, error) {
+	resp, err := adminClient.Get("http://" + admin + "/clusters")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/clusters: %d %q", resp.StatusCode, body)
+	}
+	var hosts []string
+	for _, line := range strings.Split(string(body), "\n") {
+		parts := strings.Split(line, "::")
+		if len(parts) == 4 && parts[0] == cluster && parts[2] == "health_flags" && parts[3] == "healthy" {
+			hosts = append(hosts, parts[1])
+		}
+	}
+	return hosts, nil
+}
