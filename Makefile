@@ -27,6 +27,9 @@ include versions.mk
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 BIN := $(CURDIR)/.bin
+# The example's module (the root) and the machinery wing's (tools/), tied
+# by go.work: every go command of the Makefile covers both.
+GO_PKGS := ./... ./tools/...
 export PATH := $(BIN):$(PATH)
 # Inputs each fuzz target runs in `make test` (about 10 s for the slowest,
 # the frontend's handler against real peers, on two cores).
@@ -81,7 +84,7 @@ $(BIN)/promtool: versions.mk
 	@GOBIN=$(BIN) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_MODULE_VERSION)
 	@touch $@
 
-# containerd (with ctr) and runc, the Debian packages ci/cluster installs
+# containerd (with ctr) and runc, the Debian packages tools/cluster/cluster installs
 # too, for the image tests that import our tarballs into containerd and run
 # one with runc (tools/imagebuilder). Root only, with apt-get; quiet when
 # they are there. Elsewhere it says that those tests will skip (and fail
@@ -150,9 +153,9 @@ check-generated: generate
 # first line is a sh/bash shebang or "# shellcheck shell=...".
 lint: shellcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
-	@go mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run 'go mod tidy' and commit"; exit 1; }
-	go vet -tags e2e ./...
-	go tool staticcheck -tags e2e ./...
+	@for m in . tools; do (cd $$m && GOWORK=off go mod tidy -diff >/dev/null) || { echo "$$m/go.mod or go.sum is not tidy: run 'cd $$m && GOWORK=off go mod tidy' and commit"; exit 1; }; done
+	go vet -tags e2e $(GO_PKGS)
+	go tool staticcheck -tags e2e $(GO_PKGS)
 	@if [ -d charts/envoy-example ]; then go tool helm lint --strict charts/envoy-example; fi
 	@scripts=(); while IFS= read -r -d '' f; do \
 		if [ -f "$$f" ] && grep -qE '^(#!(.*/)?(env +)?(ba|da|k)?sh( |$$)|# shellcheck shell=)' < <(head -n1 "$$f"); then scripts+=("$$f"); fi; \
@@ -165,7 +168,7 @@ lint: shellcheck
 # tests with their reasons and "N passed, N failed, N skipped". The JSON
 # stays in .bin/unit.json; the exit status is go test's.
 #   make unit UNIT_PKGS='./internal/... ./tools/imagebuilder/'
-UNIT_PKGS ?= ./...
+UNIT_PKGS ?= $(GO_PKGS)
 unit:
 	@mkdir -p $(BIN)
 	@go build -o $(BIN)/testsummary ./tools/testsummary
@@ -183,7 +186,7 @@ unit:
 # exceeded" when the time is up while a worker is busy (fixed in Go 1.27); a
 # count sets no deadline, so that race cannot happen and every failure is real.
 fuzz:
-	@for pkg in $$(go list ./...); do \
+	@for pkg in $$(go list $(GO_PKGS)); do \
 		for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "fuzz: $$pkg $$f, $(FUZZTIME) inputs"; \
 			go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -timeout 5m $$pkg; \
@@ -216,18 +219,18 @@ run: build
 	echo; \
 	wait
 
-# The local single-node Kubernetes (ci/cluster; root; state in .cluster/,
-# binaries built into .bin/cluster/ from ci/clusterbuild when missing).
+# The local single-node Kubernetes (tools/cluster/cluster; root; state in .cluster/,
+# binaries built into .bin/cluster/ from tools/cluster/build when missing).
 # The sandbox image comes from out/images/pause-<arch>.tar (the image builder).
 .PHONY: cluster-up cluster-down cluster-check cluster-status
 cluster-up:
-	ci/cluster up
+	tools/cluster/cluster up
 cluster-down:
-	ci/cluster down
+	tools/cluster/cluster down
 cluster-check:
-	ci/cluster check
+	tools/cluster/cluster check
 cluster-status:
-	ci/cluster status
+	tools/cluster/cluster status
 
 # Container images, built without Docker by tools/imagebuilder (README,
 # "Building images"): an OCI layout in out/oci and one docker-archive
@@ -277,9 +280,9 @@ clean:
 	rm -rf $(BIN) out
 
 # Our images onto a cluster's node, for `make e2e` and `make demo`.
-#   LOAD=ctr       the local cluster of ci/cluster (every amd64/arm64 tarball in out/images)
+#   LOAD=ctr       the local cluster of tools/cluster/cluster (every amd64/arm64 tarball in out/images)
 #   LOAD=kind      kind load image-archive into the kind cluster KIND_CLUSTER
-#                  (tools/imagebuilder --load kind; kind as go.mod pins it, in .bin/)
+#                  (tools/imagebuilder --load kind; kind as tools/go.mod pins it, in .bin/)
 #   LOAD=minikube  minikube image load
 #   LOAD=none      build only
 LOAD ?= none
@@ -289,7 +292,7 @@ NODE_ARCH ?= $(shell go env GOARCH)
 .PHONY: load-images e2e
 load-images: $(if $(filter kind,$(LOAD)),$(BIN)/kind)
 	go run ./tools/imagebuilder --platforms linux/$(NODE_ARCH) $(if $(filter kind minikube,$(LOAD)),--load $(LOAD) --load-arch $(NODE_ARCH)) $(if $(filter kind,$(LOAD)),--cluster $(KIND_CLUSTER))
-	@if [ "$(LOAD)" = ctr ]; then ci/cluster load out/images/*-$(NODE_ARCH).tar; fi
+	@if [ "$(LOAD)" = ctr ]; then tools/cluster/cluster load out/images/*-$(NODE_ARCH).tar; fi
 
 # The end-to-end test (ci/e2e): on the cluster KUBECONFIG names, or else on
 # the local cluster, brought up and torn down around the test.
@@ -311,8 +314,8 @@ demo:
 clean-demo:
 	ci/demo clean
 
-# kind as go.mod pins it, on PATH for tools/imagebuilder --load kind.
-$(BIN)/kind: go.mod
+# kind as tools/go.mod pins it, on PATH for tools/imagebuilder --load kind.
+$(BIN)/kind: tools/go.mod
 	@mkdir -p $(BIN)
 	go build -o $@ sigs.k8s.io/kind
 	@touch $@

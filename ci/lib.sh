@@ -6,7 +6,7 @@
 #
 # ROOT (the repository), progress lines (say, die, missing, phase,
 # progress_phase), timing, the pins of versions.mk, the nodes'
-# architecture, HTTP probes, kind as go.mod pins it, and the local cluster
+# architecture, HTTP probes, kind as tools/go.mod pins it, and the local cluster
 # with the offline component images the chart runs.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -117,7 +117,7 @@ wait_answers() {
 }
 
 # The component images the chart runs (envoy, statsdExporter, jaeger and
-# prometheus in values.yaml), plus the sandbox image that `ci/cluster up`
+# prometheus in values.yaml), plus the sandbox image that `tools/cluster/cluster up`
 # imports: what an offline node needs before `helm install`.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CHART_COMPONENTS=envoy,statsd-exporter,jaeger,prometheus,pause
@@ -127,13 +127,13 @@ CHART_COMPONENTS=envoy,statsd-exporter,jaeger,prometheus,pause
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CHART_COMPONENTS_COLD="12 min"
 
-# kind_bin: kind at the version go.mod pins, built into .bin/ (the image
+# kind_bin: kind at the version tools/go.mod pins, built into .bin/ (the image
 # builder's --load kind and the scripts run `kind` from PATH).
 kind_bin() {
 	local want
 	want=$(cd "$ROOT" && go list -m -f '{{.Version}}' sigs.k8s.io/kind)
 	if [[ $("$ROOT/.bin/kind" version 2>/dev/null | awk '{print $2}') != "$want" ]]; then
-		progress_phase "build kind $want (go.mod's pin) into .bin/" "1 min" go build -C "$ROOT" -o "$ROOT/.bin/kind" sigs.k8s.io/kind
+		progress_phase "build kind $want (tools/go.mod's pin) into .bin/" "1 min" go build -C "$ROOT" -o "$ROOT/.bin/kind" sigs.k8s.io/kind
 	fi
 	case :$PATH: in *":$ROOT/.bin:"*) ;; *) export PATH=$ROOT/.bin:$PATH ;; esac
 }
@@ -149,6 +149,6 @@ component_images() {
 # take to build cold), then the local cluster, and KUBECONFIG pointing at it.
 local_cluster_up() {
 	progress_phase "component images" "$2" component_images "$1"
-	progress_phase "cluster up" "10 min (building Kubernetes and CoreDNS from source: 598 s measured)" ci/cluster up
-	eval "$(ci/cluster env)"
+	progress_phase "cluster up" "10 min (building Kubernetes and CoreDNS from source: 598 s measured)" tools/cluster/cluster up
+	eval "$(tools/cluster/cluster env)"
 }

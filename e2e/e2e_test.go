@@ -1,7 +1,7 @@
 //go:build e2e
 
 // Package e2e installs the chart on a real Kubernetes (whatever KUBECONFIG
-// points at: the local cluster of ci/cluster, kind or minikube) and walks
+// points at: the local cluster of tools/cluster/cluster, kind or minikube) and walks
 // the user's flows, then proves what a mesh is for: no request lost while
 // pods come and go. Every disruption runs under load from a fortio pod in
 // the cluster (load_test.go) and must end with 0 failed requests.

@@ -14,7 +14,7 @@ import (
 )
 
 // connect connects to the Kubernetes the test drives: whatever KUBECONFIG
-// points at (the local cluster of ci/cluster, kind or minikube).
+// points at (the local cluster of tools/cluster/cluster, kind or minikube).
 func connect(t *testing.T) *kube.Client {
 	t.Helper()
 	k, err := kube.Connect()

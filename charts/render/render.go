@@ -33,7 +33,7 @@ import (
 )
 
 // Defaults: the release the README and the tests use, and the Kubernetes
-// version of the CI cluster (ci/clusterbuild). Helm's SDK would otherwise
+// version of the CI cluster (tools/cluster/build). Helm's SDK would otherwise
 // assume Kubernetes 1.20, which the chart's kubeVersion refuses.
 const (
 	DefaultRelease     = "demo"

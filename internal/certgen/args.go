@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Command is one run of tools/certgen, from its command line:
+// Command is one run of services/certgen, from its command line:
 //
 //	certgen issue --namespace default --ca-secret demo-mtls-ca --lifetime 24h --rotation "" \
 //	  --leaf demo-user-mtls=spiffe://cluster.local/ns/default/sa/demo-user ... --label k=v ...

@@ -2,7 +2,7 @@
 // without a control plane: one CA Secret, kept across upgrades, and one
 // Secret per workload with its leaf certificate (tls.crt, tls.key) and the
 // CA (ca.crt), whose only name is the workload's SPIFFE ID as a URI SAN.
-// The chart runs it (tools/certgen) as a Helm hook Job before every install
+// The chart runs it (services/certgen) as a Helm hook Job before every install
 // and upgrade; Envoy reads the Secret's files through file-based SDS, so a
 // renewed Secret reaches it without a restart.
 //

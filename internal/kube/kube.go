@@ -50,7 +50,7 @@ type Client struct {
 }
 
 // Connect reads KUBECONFIG (or ~/.kube/config): the local cluster of
-// ci/cluster, kind, minikube or any other.
+// tools/cluster/cluster, kind, minikube or any other.
 func Connect() (*Client, error) {
 	path := os.Getenv("KUBECONFIG")
 	if path == "" {
@@ -59,7 +59,7 @@ func Connect() (*Client, error) {
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", path)
 	if err != nil {
-		return nil, fmt.Errorf("KUBECONFIG %s: %w (run `ci/cluster up`, or point KUBECONFIG at kind, minikube or another cluster)", path, err)
+		return nil, fmt.Errorf("KUBECONFIG %s: %w (run `tools/cluster/cluster up`, or point KUBECONFIG at kind, minikube or another cluster)", path, err)
 	}
 	// No client-side bound on a request: a fortio run answers only when it
 	// ends; callers bound their calls with a context.

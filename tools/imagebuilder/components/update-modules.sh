@@ -12,6 +12,8 @@
 # ignored, so its module repeats it. Check the upstream go.mod for new
 # replace directives when bumping a pin.
 set -euo pipefail
+# Each component is a module of its own, outside the root's go.work.
+export GOWORK=off
 here=$(cd "$(dirname "$0")" && pwd)
 pin() { awk -v k="$1" '$1 == k && $2 == ":=" {print $3; exit}' "$here/../../../versions.mk"; }
 

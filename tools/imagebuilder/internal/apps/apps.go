@@ -35,8 +35,8 @@ var All = []App{
 	{"order", "./services/order"},
 	{"item", "./services/item"},
 	{"item-bridge", "./services/item-bridge"},
-	{"smoke", "./tools/smoke"},
-	{"certgen", "./tools/certgen"},
+	{"smoke", "./services/smoke"},
+	{"certgen", "./services/certgen"},
 }
 
 // Arches are the architectures of our images: amd64 for CI and most

@@ -231,7 +231,7 @@ func pauseRecipe(env recipe.Env, version string) recipe.Recipe {
 		Make: func(ctx context.Context, arch string) ([]v1.Layer, image.Config, error) {
 			bin := env.Work + "/bin/" + arch + "/pause"
 			err := gobuild.Run(ctx, gobuild.Build{
-				Dir: env.Root, Package: "./tools/imagebuilder/cmd/pause", Arch: arch, Out: bin,
+				Dir: env.Root + "/tools", Package: "./imagebuilder/cmd/pause", Arch: arch, Out: bin,
 				LDFlags: []string{"-X main.version=" + version},
 			})
 			if err != nil {

@@ -174,7 +174,7 @@ func envoyRecipe(env recipe.Env, version string) recipe.Recipe {
 				return nil, image.Config{}, err
 			}
 			entry := filepath.Join(env.Work, "bin", arch, "envoy-entrypoint")
-			err = gobuild.Run(ctx, gobuild.Build{Dir: env.Root, Package: "./tools/imagebuilder/cmd/envoy-entrypoint", Arch: arch, Out: entry})
+			err = gobuild.Run(ctx, gobuild.Build{Dir: filepath.Join(env.Root, "tools"), Package: "./imagebuilder/cmd/envoy-entrypoint", Arch: arch, Out: entry})
 			if err != nil {
 				return nil, image.Config{}, err
 			}

@@ -61,7 +61,7 @@ func Run(ctx context.Context, b Build) error {
 func Env(base []string, arch string) []string {
 	drop := map[string]bool{
 		"CGO_ENABLED": true, "GOOS": true, "GOARCH": true, "GOAMD64": true,
-		"GOARM64": true, "GOEXPERIMENT": true, "GOFLAGS": true,
+		"GOARM64": true, "GOEXPERIMENT": true, "GOFLAGS": true, "GOWORK": true,
 	}
 	var env []string
 	for _, kv := range base {
@@ -75,5 +75,10 @@ func Env(base []string, arch string) []string {
 		"GOAMD64=v1", "GOARM64=v8.0",
 		// Builds read go.sum as committed and never edit go.mod.
 		"GOFLAGS=-mod=readonly",
+		// Each build is of one module, by its own go.mod: the example's
+		// apps from the root, the wing's programs from tools/, a
+		// component from its folder; the root's go.work ties the first two
+		// for development only.
+		"GOWORK=off",
 	)
 }

@@ -1,7 +1,7 @@
 //go:build tools
 
 // Package clusterbuild pins the Kubernetes and etcd programs of the local
-// single-node cluster; ci/cluster builds them with `go build` from this
+// single-node cluster; tools/cluster/cluster builds them with `go build` from this
 // module, so their versions live in this go.mod alone.
 package clusterbuild
 

@@ -1,20 +1,20 @@
 # shellcheck shell=bash
-# ci/cluster-lib.sh — the local cluster's settings and liveness checks,
-# shared by ci/cluster (which starts and stops it) and ci/cluster-check
+# tools/cluster/lib.sh — the local cluster's settings and liveness checks,
+# shared by tools/cluster/cluster (which starts and stops it) and tools/cluster/check
 # (which checks that it works); sourced after ci/lib.sh, not run.
 #
-#   LOG_PREFIX=cluster; source ci/lib.sh; source ci/cluster-lib.sh
+#   LOG_PREFIX=cluster; source ci/lib.sh; source tools/cluster/lib.sh
 #
-# Environment (see ci/cluster's header):
+# Environment (see tools/cluster/cluster's header):
 #   CLUSTER_DIR   state, configs, logs, pidfiles (default <repo>/.cluster)
 #   CLUSTER_BIN   binaries (default <repo>/.bin/cluster)
 
 # The settings, in one place: paths, versions, the network.
-# shellcheck disable=SC2034 # used by ci/cluster and ci/cluster-check, which source this file
+# shellcheck disable=SC2034 # used by tools/cluster/cluster and tools/cluster/check, which source this file
 {
 	D=${CLUSTER_DIR:-$ROOT/.cluster}
 	BIN=${CLUSTER_BIN:-$ROOT/.bin/cluster}
-	BUILD_MOD=$ROOT/ci/clusterbuild
+	BUILD_MOD=$ROOT/tools/cluster/build
 	K8S_VERSION=$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ {print $2; exit}' "$BUILD_MOD/go.mod")
 	COREDNS_VERSION=$(pin COREDNS_VERSION)
 	PAUSE_IMAGE=registry.k8s.io/pause:$(pin PAUSE_VERSION)

@@ -1,4 +1,4 @@
-// Command clustertool holds the small pieces of ci/cluster that are easier in
+// Command clustertool holds the small pieces of tools/cluster/cluster that are easier in
 // Go than in bash. It is built static (CGO_ENABLED=0), so that the smoke
 // check can also run it inside a pod whose image has nothing but /pause.
 //

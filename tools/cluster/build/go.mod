@@ -2,7 +2,7 @@
 // pinned sources (there is no Docker and no kind on the CI machine).
 // k8s.io/kubernetes replaces its staging modules with local paths, so a
 // module that builds it must pin each of them itself.
-module github.com/envoy-example/envoy-example/ci/clusterbuild
+module github.com/envoy-example/envoy-example/tools/cluster/build
 
 go 1.26.8
 
