@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/envoy-example/envoy-example/services/internal/testmesh"
+	"github.com/envoy-example/envoy-example/services/integration/testmesh"
 )
 
 // BenchmarkReport measures `GET /` over the four services wired directly on

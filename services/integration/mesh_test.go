@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/envoy-example/envoy-example/services/frontend/report"
-	"github.com/envoy-example/envoy-example/services/internal/testmesh"
+	"github.com/envoy-example/envoy-example/services/integration/testmesh"
 )
 
 func decodeReport(t *testing.T, body []byte) report.Report {

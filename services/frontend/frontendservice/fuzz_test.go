@@ -18,7 +18,7 @@ import (
 	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
 	"github.com/envoy-example/envoy-example/services/internal/opsserver"
-	"github.com/envoy-example/envoy-example/services/internal/testmesh"
+	"github.com/envoy-example/envoy-example/services/integration/testmesh"
 
 	orderv1 "github.com/envoy-example/envoy-example/protos/order/v1"
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"

@@ -16,7 +16,7 @@ import (
 
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
-	"github.com/envoy-example/envoy-example/services/internal/logtest"
+	"github.com/envoy-example/envoy-example/services/integration/logtest"
 )
 
 // blockingUsers answers GetUser only once released, to hold a call in

@@ -19,7 +19,7 @@ import (
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
 	"github.com/envoy-example/envoy-example/services/internal/faults"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
-	"github.com/envoy-example/envoy-example/services/internal/logtest"
+	"github.com/envoy-example/envoy-example/services/integration/logtest"
 )
 
 // panickyUsers panics in GetUser, as a bug would.

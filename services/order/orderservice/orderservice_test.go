@@ -9,7 +9,7 @@ import (
 
 	orderv1 "github.com/envoy-example/envoy-example/protos/order/v1"
 	"github.com/envoy-example/envoy-example/services/internal/app"
-	"github.com/envoy-example/envoy-example/services/internal/testmesh"
+	"github.com/envoy-example/envoy-example/services/integration/testmesh"
 	"github.com/envoy-example/envoy-example/services/item/itemservice"
 	"github.com/envoy-example/envoy-example/services/order/orderservice"
 )

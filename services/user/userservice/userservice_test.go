@@ -10,7 +10,7 @@ import (
 
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
 	"github.com/envoy-example/envoy-example/services/internal/app"
-	"github.com/envoy-example/envoy-example/services/internal/testmesh"
+	"github.com/envoy-example/envoy-example/services/integration/testmesh"
 	"github.com/envoy-example/envoy-example/services/user/userservice"
 )
 

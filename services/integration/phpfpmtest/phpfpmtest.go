@@ -28,7 +28,7 @@ import (
 
 	"github.com/envoy-example/envoy-example/internal/repo"
 	"github.com/envoy-example/envoy-example/internal/testenv"
-	"github.com/envoy-example/envoy-example/services/internal/logtest"
+	"github.com/envoy-example/envoy-example/services/integration/logtest"
 )
 
 // Binary is Debian bookworm's PHP-FPM.
