@@ -1,11 +1,12 @@
 # shellcheck shell=bash
-# ci/lib.sh — what the ci/ scripts (cluster, cluster-check, demo,
-# port-forwards, e2e, bench) and .ci/run share; sourced, not run.
+# ci/lib.sh — what the ci/ scripts (demo, port-forwards, e2e, bench),
+# tools/cluster/cluster and tools/cluster/check, and .ci/run share;
+# sourced, not run.
 #
 #   LOG_PREFIX=demo; source ci/lib.sh
 #
 # ROOT (the repository), progress lines (say, die, missing, phase,
-# progress_phase), timing, the pins of versions.mk, the nodes'
+# progress_phase, elapsed), timing, the pins of versions.mk, the nodes'
 # architecture, HTTP probes, kind as tools/go.mod pins it, and the local cluster
 # with the offline component images the chart runs.
 
@@ -26,37 +27,54 @@ missing() {
 	exit 1
 }
 
+# elapsed SECONDS: a duration as people read it ("42s", "3m05s", "1h02m").
+elapsed() {
+	local s=$1
+	if ((s < 60)); then
+		printf '%ds' "$s"
+	elif ((s < 3600)); then
+		printf '%dm%02ds' $((s / 60)) $((s % 60))
+	else
+		printf '%dh%02dm' $((s / 3600)) $((s % 3600 / 60))
+	fi
+}
+
 # phase NAME CMD...: run one step and say how long it took, or that it failed.
 phase() {
 	local name=$1 start=$SECONDS
 	shift
 	say "${name} ..."
 	if ! "$@"; then
-		say "${name}: FAILED after $((SECONDS - start))s"
+		say "${name}: FAILED after $(elapsed $((SECONDS - start)))"
 		return 1
 	fi
-	say "${name}: done in $((SECONDS - start))s"
+	say "${name}: done in $(elapsed $((SECONDS - start)))"
 }
 
-# progress_phase NAME EXPECT CMD...: phase for a step that can take minutes.
-# EXPECT is how long a cold run of it takes on 2 cores ("19 min"). While
-# CMD runs, a line every PROGRESS_EVERY seconds (default 30) says it still
-# runs:
-#   demo: cluster up: still running, 60s so far (a cold run takes about 10 min on 2 cores)
+# progress_phase NAME HINT CMD...: phase for a step that can take minutes.
+# HINT says in words how long the step can take, completing "it can take
+# ...": "several minutes when nothing is built yet", "a minute or two";
+# empty for no hint. Words, never a measured figure: a figure goes stale
+# with the machine, its load, the caches and the code, while the lines
+# below count the real time. While CMD runs, a line every PROGRESS_EVERY
+# seconds (default 30) says it still runs and for how long:
+#   demo: cluster up ... (it can take several minutes the first time)
+#   demo: cluster up: still running, 2m30s so far (it can take several minutes the first time)
+#   demo: cluster up: done in 9m12s
 # Returns CMD's exit code. CMD runs in a subshell (a function that sets
 # variables for later steps does not belong here), whose EXIT trap ends the
 # ticker however CMD ends; the ticker also ends by itself once the subshell
 # is gone.
 progress_phase() {
-	local name=$1 expect=$2 start=$SECONDS rc=0
+	local name=$1 hint=${2:+ (it can take $2)} start=$SECONDS rc=0
 	shift 2
-	say "${name} ... (a cold run takes about ${expect} on 2 cores)"
-	_progress_run "$name" "$expect" "$@" || rc=$?
+	say "${name} ...${hint}"
+	_progress_run "$name" "$hint" "$@" || rc=$?
 	if ((rc != 0)); then
-		say "${name}: FAILED after $((SECONDS - start))s (exit ${rc})"
+		say "${name}: FAILED after $(elapsed $((SECONDS - start))) (exit ${rc})"
 		return "$rc"
 	fi
-	say "${name}: done in $((SECONDS - start))s"
+	say "${name}: done in $(elapsed $((SECONDS - start)))"
 }
 
 _progress_run() (
@@ -72,10 +90,11 @@ _progress_run() (
 	"$@"
 )
 
-# _progress_tick NAME EXPECT OWNER: the ticker; stops when killed (its
-# sleep with it) or when OWNER is gone.
+# _progress_tick NAME HINT OWNER: the ticker (HINT as progress_phase
+# formats it: empty or " (it can take ...)"); stops when killed (its sleep
+# with it) or when OWNER is gone.
 _progress_tick() {
-	local name=$1 expect=$2 owner=$3 start=$SECONDS nap=""
+	local name=$1 hint=$2 owner=$3 start=$SECONDS nap=""
 	trap '[[ -z $nap ]] || kill "$nap" 2>/dev/null; exit 0' TERM INT
 	while :; do
 		sleep "${PROGRESS_EVERY:-30}" >/dev/null 2>&1 &
@@ -83,7 +102,7 @@ _progress_tick() {
 		wait "$nap" || true
 		nap=""
 		kill -0 "$owner" 2>/dev/null || exit 0
-		say "${name}: still running, $((SECONDS - start))s so far (a cold run takes about ${expect} on 2 cores)"
+		say "${name}: still running, $(elapsed $((SECONDS - start))) so far${hint}"
 	done
 }
 
@@ -121,11 +140,10 @@ wait_answers() {
 # imports: what an offline node needs before `helm install`.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 CHART_COMPONENTS=envoy,statsd-exporter,jaeger,prometheus,pause
-# How long building them takes cold on 2 cores: 634 and 704 s measured with empty
-# Go caches on an idle machine (two CI runs, 2026-11-30), 1215 s while other builds
-# shared the two cores.
+# How long building them can take (progress_phase's HINT): they are built
+# from source, Jaeger and Prometheus the largest.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-CHART_COMPONENTS_COLD="12 min"
+CHART_COMPONENTS_HINT="several minutes when nothing is built yet (Jaeger and Prometheus from source)"
 
 # kind_bin: kind at the version tools/go.mod pins, built into .bin/ (the image
 # builder's --load kind and the scripts run `kind` from PATH).
@@ -133,7 +151,7 @@ kind_bin() {
 	local want
 	want=$(cd "$ROOT" && go list -m -f '{{.Version}}' sigs.k8s.io/kind)
 	if [[ $("$ROOT/.bin/kind" version 2>/dev/null | awk '{print $2}') != "$want" ]]; then
-		progress_phase "build kind $want (tools/go.mod's pin) into .bin/" "1 min" go build -C "$ROOT" -o "$ROOT/.bin/kind" sigs.k8s.io/kind
+		progress_phase "build kind $want (tools/go.mod's pin) into .bin/" "a minute or two" go build -C "$ROOT" -o "$ROOT/.bin/kind" sigs.k8s.io/kind
 	fi
 	case :$PATH: in *":$ROOT/.bin:"*) ;; *) export PATH=$ROOT/.bin:$PATH ;; esac
 }
@@ -144,11 +162,12 @@ component_images() {
 	go run ./tools/imagebuilder --components --only "$1" --platforms "linux/$(node_arch)"
 }
 
-# local_cluster_up LIST EXPECT: the offline component images in LIST
-# (pause among them: the node imports it at start; EXPECT is how long they
-# take to build cold), then the local cluster, and KUBECONFIG pointing at it.
+# local_cluster_up LIST HINT: the offline component images in LIST
+# (pause among them: the node imports it at start; HINT, in words, how long
+# they can take to build: progress_phase), then the local cluster, and
+# KUBECONFIG pointing at it.
 local_cluster_up() {
 	progress_phase "component images" "$2" component_images "$1"
-	progress_phase "cluster up" "10 min (building Kubernetes and CoreDNS from source: 598 s measured)" tools/cluster/cluster up
+	progress_phase "cluster up" "several minutes the first time: it builds Kubernetes and CoreDNS from source" tools/cluster/cluster up
 	eval "$(tools/cluster/cluster env)"
 }
