@@ -11,20 +11,24 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// itemPHP swaps item from its Go implementation to the legacy PHP one
-// (the bridge in front of PHP-FPM) and back, each under the e2e's load:
-// no request may fail, the report must be byte for byte the same, and a
-// request's trace must show its item span served by a PHP pod.
-func (tr *tour) itemPHP(t *testing.T) {
-	ingress := tr.ingress(t)
+// 18-item-php-under-load: item swaps from its Go implementation to the
+// legacy PHP one (the bridge in front of PHP-FPM; the chart's values file
+// charts/envoy-example/ci/mesh-php-values.yaml) and back (--set
+// services.item.implementation=go), each under the e2e's load: no request
+// may fail, the report must be byte for byte the same, and a request's
+// trace must show its item span served by a PHP pod
+// (docs/legacy-php-item.md).
+func itemPHPStep(t *testing.T, r *release) {
+	r.ensure(t, atTwoPods(map[string]string{"metrics.mode": "prometheus"}))
+	ingress := r.ingress(t)
 	_, goReport, err := rawGet(ingress, fmt.Sprintf("e2e-php-before-%d", time.Now().UnixNano()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	underLoad(t, tr.ctx, tr.load, "item go -> php (helm upgrade, 2 pods)", func(t *testing.T) {
-		tr.change(t, "--set", "services.item.implementation=php")
+	r.underLoad(t, "item go -> php (helm upgrade, 2 pods)", func(t *testing.T) {
+		r.change(t, r.ciValues(t, "mesh-php-values.yaml")...)
 	})
-	pods, err := tr.k.ReadyPods(tr.ctx, tr.s.namespace, tr.selector("item"))
+	pods, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector("item"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +42,8 @@ func (tr *tour) itemPHP(t *testing.T) {
 		t.Fatalf("%d of %d item pods run php-fpm", len(php), len(pods))
 	}
 
-	ingress = tr.ingress(t)
+	ingress = r.ingress(t)
+	jaegerAddr := r.forwardTo(t, "jaeger", 16686)
 	requestID := fmt.Sprintf("e2e-php-after-%d", time.Now().UnixNano())
 	code, phpReport, err := rawGet(ingress, requestID)
 	if err != nil || code != 200 {
@@ -48,25 +53,25 @@ func (tr *tour) itemPHP(t *testing.T) {
 		t.Fatalf("the report differs with item in PHP:\ngo:  %s\nphp: %s", goReport, phpReport)
 	}
 	t.Logf("the report is the same with item in PHP (%d bytes)", len(phpReport))
-	eventually(t, tr.ctx, 2*time.Minute, "the trace of "+requestID+" with item's span from a PHP pod", func() error {
-		spans, err := traceSpans(tr.jaeger, requestID)
+	eventually(t, r.ctx, 2*time.Minute, "the trace of "+requestID+" with item's span from a PHP pod", func() error {
+		spans, err := traceSpans(r.ctx, jaegerAddr, requestID)
 		if err != nil {
 			return err
 		}
 		for _, sp := range spans {
-			if sp.service == "item" && sp.tags["span.kind"] == "server" {
-				if !php[sp.tags["node_id"]] {
-					return fmt.Errorf("item's span came from %q, not a PHP pod (%v)", sp.tags["node_id"], keys(php))
+			if sp.Service == "item" && sp.Tags["span.kind"] == "server" {
+				if !php[sp.Tags["node_id"]] {
+					return fmt.Errorf("item's span came from %q, not a PHP pod (%v)", sp.Tags["node_id"], keys(php))
 				}
-				t.Logf("trace of x-request-id %s: item's span from %s, a PHP pod", requestID, sp.tags["node_id"])
+				t.Logf("trace of x-request-id %s: item's span from %s, a PHP pod", requestID, sp.Tags["node_id"])
 				return nil
 			}
 		}
 		return fmt.Errorf("no item server span yet among %d spans", len(spans))
 	})
 
-	underLoad(t, tr.ctx, tr.load, "item php -> go (helm upgrade, 2 pods)", func(t *testing.T) {
-		tr.change(t, "--set", "services.item.implementation=go")
+	r.underLoad(t, "item php -> go (helm upgrade, 2 pods)", func(t *testing.T) {
+		r.change(t, "--set", "services.item.implementation=go")
 	})
 }
 

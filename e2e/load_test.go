@@ -46,9 +46,13 @@ type loader struct {
 	namespace string
 	pod       string
 	target    string
-	// reportBytes is the size of a full report's body: a 200 answer
-	// shorter than that is a failed request too.
-	reportBytes int
+	// full is the full report (its body's size, its shortest item name):
+	// a 200 answer whose body is shorter is a failed request too (judge).
+	full *fullReport
+	// bodyBytes is the body of a full answer as fortio counts it (size
+	// less headers: the body, and the chunk framing if the ingress
+	// chunks), measured by calibrate.
+	bodyBytes int
 }
 
 // fortioImage is the image `make component-images` builds from versions.mk.
@@ -61,17 +65,48 @@ func fortioImage(t *testing.T) string {
 	return "fortio/fortio:" + strings.TrimPrefix(v, "v")
 }
 
-func newLoader(t *testing.T, ctx context.Context, k *kube.Client, namespace, target string, reportBytes int) *loader {
+// newLoader starts the fortio pod; t fails, top (which outlives the step)
+// deletes the pod when it ends.
+func newLoader(t, top *testing.T, ctx context.Context, k *kube.Client, namespace, target string, full *fullReport) *loader {
 	t.Helper()
 	image := fortioImage(t)
 	pod, err := k.StartFortio(ctx, namespace, image, corev1.PullIfNotPresent)
 	if err != nil {
 		t.Fatalf("fortio pod (%s): %v", image, err)
 	}
-	t.Cleanup(func() {
+	top.Cleanup(func() {
 		_ = k.Clientset.CoreV1().Pods(namespace).Delete(context.Background(), pod.Name, deleteNow)
 	})
-	return &loader{k: k, namespace: namespace, pod: pod.Name, target: target, reportBytes: reportBytes}
+	l := &loader{k: k, namespace: namespace, pod: pod.Name, target: target, full: full}
+	if err := l.calibrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// calibrate measures, with fortio itself, the body of a full answer as
+// fortio counts it: three requests, all 200, the smallest size less the
+// smallest header size. It cannot be less than the full report's body
+// (checked by report.Check, fetched just before): framing only adds.
+func (l *loader) calibrate(ctx context.Context) error {
+	q := url.Values{"url": {l.target}, "n": {"3"}, "c": {"1"}, "qps": {"-1"}, "timeout": {loadTimeout.String()}}
+	raw, err := l.k.PodGet(ctx, l.namespace, l.pod, kube.FortioPort, "fortio/rest/run", q)
+	if err != nil {
+		return fmt.Errorf("fortio calibration run: %w", err)
+	}
+	res, err := fortio.Parse(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("fortio calibration run: %w", err)
+	}
+	var sizes struct{ HeaderSizes fortio.Histogram }
+	if err := json.Unmarshal(raw, &sizes); err != nil || sizes.HeaderSizes.Count != res.Sizes.Count || res.RetCodes["200"] != res.Sizes.Count {
+		return fmt.Errorf("fortio calibration run: answers %v, %d sizes, %d header sizes (%v)", res.RetCodes, res.Sizes.Count, sizes.HeaderSizes.Count, err)
+	}
+	l.bodyBytes = int(res.Sizes.Min - sizes.HeaderSizes.Min)
+	if l.bodyBytes < len(l.full.body) {
+		return fmt.Errorf("fortio calibration run: a 200 with a body of %d bytes, shorter than the full report (%d)", l.bodyBytes, len(l.full.body))
+	}
+	return nil
 }
 
 // loadRun is one fortio run in progress.
@@ -109,8 +144,15 @@ func (l *loader) start(ctx context.Context) (*loadRun, error) {
 	return &loadRun{l: l, id: reply.RunID, resultID: reply.ResultID}, nil
 }
 
+// result is fortio's result of a run, and the histogram of the answers'
+// header sizes (fortio's HeaderSizes, which fortio.Result does not read).
+type result struct {
+	*fortio.Result
+	headerSizes fortio.Histogram
+}
+
 // stop ends the run and returns fortio's result.
-func (r *loadRun) stop(ctx context.Context) (*fortio.Result, error) {
+func (r *loadRun) stop(ctx context.Context) (*result, error) {
 	l := r.l
 	q := url.Values{"runid": {strconv.FormatInt(r.id, 10)}, "wait": {"true"}}
 	if _, err := l.k.PodGet(ctx, l.namespace, l.pod, kube.FortioPort, "fortio/rest/stop", q); err != nil {
@@ -121,7 +163,15 @@ func (r *loadRun) stop(ctx context.Context) (*fortio.Result, error) {
 	for i := 0; i < 30; i++ {
 		raw, err := l.k.PodGet(ctx, l.namespace, l.pod, kube.FortioPort, "fortio/data/"+r.resultID+".json", nil)
 		if err == nil {
-			return fortio.Parse(bytes.NewReader(raw))
+			res, err := fortio.Parse(bytes.NewReader(raw))
+			if err != nil {
+				return nil, err
+			}
+			var sizes struct{ HeaderSizes fortio.Histogram }
+			if err := json.Unmarshal(raw, &sizes); err != nil {
+				return nil, fmt.Errorf("fortio result %s: %w", r.resultID, err)
+			}
+			return &result{Result: res, headerSizes: sizes.HeaderSizes}, nil
 		}
 		lastErr = err
 		time.Sleep(time.Second)
@@ -141,7 +191,29 @@ type verdict struct {
 	p99 float64
 }
 
-func (l *loader) judge(res *fortio.Result) verdict {
+// judge counts what failed: any code but 200, and, when every answer was
+// a 200, any answer whose body was shorter than a full report.
+//
+// fortio does not keep bodies; it records each answer's size (Sizes:
+// status line, headers and body, as read from the connection) and its
+// header size (HeaderSizes: status line and headers) in two histograms,
+// and keeps only their min and max. For every answer i, body_i = size_i
+// - header_i >= Sizes.Min - HeaderSizes.Max, so that is a lower bound of
+// the smallest body; and the smallest body is at most that bound plus the
+// headers' spread (HeaderSizes.Max - HeaderSizes.Min). Every full report
+// has exactly the same body (the seed data; step 18 compares them byte
+// for byte), and the headers of answers from the same ingress differ only
+// in the digits of x-envoy-upstream-service-time, a few bytes (a recorded
+// run: sizes 912-913, headers 243-244, body 669). The full body, as
+// fortio counts it, is measured once by fortio itself (calibrate). The
+// run fails when Sizes.Min - HeaderSizes.Min < that full body (then the
+// smallest answer's body is shorter, for sure): that catches any body
+// shorter than a full one by more than the spread, and the spread must
+// stay below the shortest item name, so that a report missing any one
+// item name (or a user, or an order) cannot pass. (Comparing Sizes.Min,
+// headers included, with the body alone, as before, let through a body
+// missing up to the size of the headers, every item name among them.)
+func (l *loader) judge(res *result) verdict {
 	v := verdict{sent: res.DurationHistogram.Count, qps: res.ActualQPS, conns: res.NumThreads,
 		took: time.Duration(res.ActualDuration)}
 	v.p99, _ = res.Percentile(99) // asked for in start
@@ -154,14 +226,32 @@ func (l *loader) judge(res *fortio.Result) verdict {
 	}
 	sort.Strings(codes)
 	v.codes = strings.Join(codes, ", ")
-	// Every 200 carried the whole report: when every answer was a 200, the
-	// smallest one (headers included) is at least the body of a full one.
-	// (Sizes mixes every answer, so with other codes it cannot tell.)
-	if v.failed == 0 && res.Sizes.Count > 0 && int(res.Sizes.Min) < l.reportBytes {
-		v.failed++ // at least one, and fortio does not say how many
-		v.codes += fmt.Sprintf("; a 200 answer of %d bytes, shorter than a full report (%d)", int(res.Sizes.Min), l.reportBytes)
+	// Sizes mixes every answer, so with other codes it cannot tell.
+	if v.failed == 0 && res.Sizes.Count > 0 {
+		if why := shortBody(res.Sizes, res.headerSizes, l.bodyBytes, l.full.shortestName); why != "" {
+			v.failed++ // at least one, and fortio does not say how many
+			v.codes += "; " + why
+		}
 	}
 	return v
+}
+
+// shortBody says why the answers' sizes do not show a full report in
+// every body, or "" when they do (judge explains the bounds).
+func shortBody(sizes, headers fortio.Histogram, want, shortestName int) string {
+	if headers.Count != sizes.Count {
+		return fmt.Sprintf("fortio recorded %d header sizes for %d answers: cannot tell the bodies' sizes", headers.Count, sizes.Count)
+	}
+	spread := int(headers.Max - headers.Min)
+	if spread >= shortestName {
+		return fmt.Sprintf("the answers' headers vary by %d bytes (%d-%d), not less than the shortest item name (%d): cannot tell a full report from one without a name",
+			spread, int(headers.Min), int(headers.Max), shortestName)
+	}
+	if smallest := int(sizes.Min - headers.Min); smallest < want {
+		return fmt.Sprintf("a 200 answer of %d bytes with %d-%d bytes of headers: a body of at most %d bytes, shorter than a full report (%d)",
+			int(sizes.Min), int(headers.Min), int(headers.Max), smallest, want)
+	}
+	return ""
 }
 
 // underLoad runs disrupt while fortio sends GET / at loadQPS over

@@ -28,16 +28,23 @@ import (
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
 )
 
-// The README's "Mutual TLS": every hop between sidecars is mTLS with
+// Mutual TLS (docs/mutual-tls.md): every hop between sidecars is mTLS with
 // SPIFFE identities that certgen issues into Secrets (the chart's
 // default), and Envoy reads them through file-based SDS.
 
-// mtlsRenewal renews every certificate with `helm upgrade --set
+// mtlsState is the state of steps 11-13: two pods of everything, mTLS on,
+// as step 10 leaves the release.
+func mtlsState() map[string]string {
+	return atTwoPods(map[string]string{"metrics.mode": "prometheus"})
+}
+
+// 11-mtls-renewal-under-load: mtlsRenewal renews every certificate with `helm upgrade --set
 // mtls.rotation=...` under the e2e's load: no request may fail, every
 // Envoy must end up serving its Secret's new certificate (read from its
 // admin /certs), and no pod may restart or be replaced: the kubelet
 // updates the mounted Secret and Envoy's SDS watch reloads it.
-func (tr *tour) mtlsRenewal(t *testing.T) {
+func mtlsRenewalStep(t *testing.T, r *release) {
+	r.ensure(t, mtlsState())
 	type envoyCert struct {
 		pod       corev1.Pod
 		admin     string
@@ -46,26 +53,26 @@ func (tr *tour) mtlsRenewal(t *testing.T) {
 	}
 	var envoys []*envoyCert
 	for _, c := range workloads {
-		pods, err := tr.k.ReadyPods(tr.ctx, tr.s.namespace, tr.selector(c))
+		pods, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector(c))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range pods {
-			e := &envoyCert{pod: p, component: c, admin: forward(t, tr.ctx, tr.k, tr.s.namespace, p.Name, 9901)}
+			e := &envoyCert{pod: p, component: c, admin: forward(t, r.ctx, r.k, r.s.namespace, p.Name, 9901)}
 			if e.before, err = servedSerial(e.admin); err != nil {
 				t.Fatalf("%s: %v", p.Name, err)
 			}
 			envoys = append(envoys, e)
 		}
 	}
-	underLoad(t, tr.ctx, tr.load, fmt.Sprintf("renew every certificate (helm upgrade, mtls.rotation; %d Envoys)", len(envoys)), func(t *testing.T) {
-		tr.upgrade(t, "--set", fmt.Sprintf("mtls.rotation=e2e-%d", time.Now().Unix()))
+	r.underLoad(t, fmt.Sprintf("renew every certificate (helm upgrade, mtls.rotation; %d Envoys)", len(envoys)), func(t *testing.T) {
+		r.upgrade(t, "--set", fmt.Sprintf("mtls.rotation=e2e-%d", time.Now().Unix()))
 		// The kubelet refreshes a mounted Secret within its sync period
 		// (a minute by default) plus its cache's lifetime.
-		eventually(t, tr.ctx, 3*time.Minute, "every Envoy serving its Secret's new certificate", func() error {
+		eventually(t, r.ctx, 3*time.Minute, "every Envoy serving its Secret's new certificate", func() error {
 			var stale []string
 			for _, e := range envoys {
-				want, err := secretSerial(tr.ctx, tr.k, tr.s.namespace, tr.s.release+"-"+e.component+"-mtls")
+				want, err := secretSerial(r.ctx, r.k, r.s.namespace, r.s.release+"-"+e.component+"-mtls")
 				if err != nil {
 					return err
 				}
@@ -87,7 +94,7 @@ func (tr *tour) mtlsRenewal(t *testing.T) {
 		})
 	})
 	for _, e := range envoys {
-		now, err := tr.k.Clientset.CoreV1().Pods(tr.s.namespace).Get(tr.ctx, e.pod.Name, metav1.GetOptions{})
+		now, err := r.k.Clientset.CoreV1().Pods(r.s.namespace).Get(r.ctx, e.pod.Name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatalf("%s after the renewal: %v", e.pod.Name, err)
 		}
@@ -100,19 +107,20 @@ func (tr *tour) mtlsRenewal(t *testing.T) {
 	t.Logf("every one of %d Envoys serves a new certificate, no pod restarted (e.g. %s: serial %s -> %s)", len(envoys), e.pod.Name, e.before, after)
 }
 
-// mtlsRefused calls user's pod directly, the way a workload that is not
+// 12-mtls-wrong-identity-refused: mtlsRefused calls user's pod directly, the way a workload that is not
 // one of user's callers would, and requires each to be refused: from the
 // fortio pod in plain HTTP and in TLS without a certificate, and over a
 // port-forward with item's certificate (a mesh identity, but not
 // frontend's); frontend's certificate, over the same path, is admitted.
-func (tr *tour) mtlsRefused(t *testing.T) {
-	pods, err := tr.k.ReadyPods(tr.ctx, tr.s.namespace, tr.selector("user"))
+func mtlsRefusedStep(t *testing.T, r *release) {
+	r.ensure(t, mtlsState())
+	pods, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector("user"))
 	if err != nil || len(pods) == 0 {
 		t.Fatalf("user pods: %v (%d)", err, len(pods))
 	}
 	user := pods[0]
 	for _, target := range []string{"http://" + user.Status.PodIP + ":8080/", "https://" + user.Status.PodIP + ":8080/"} {
-		codes, err := fortioOnce(tr.ctx, tr.load, target)
+		codes, err := fortioOnce(r.ctx, r.load(t), target)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,13 +130,13 @@ func (tr *tour) mtlsRefused(t *testing.T) {
 		t.Logf("the fortio pod (no certificate) calling %s: every call refused %v", target, codes)
 	}
 
-	admin := forward(t, tr.ctx, tr.k, tr.s.namespace, user.Name, 9901)
+	admin := forward(t, r.ctx, r.k, r.s.namespace, user.Name, 9901)
 	deniedBefore, err := envoyproc.Stat(admin, "http.inbound.rbac.denied")
 	if err != nil {
 		deniedBefore = 0 // Envoy has no such stat until the first denial
 	}
-	inbound := forward(t, tr.ctx, tr.k, tr.s.namespace, user.Name, 8080)
-	userCert, _, _, err := secretKeyPair(tr.ctx, tr.k, tr.s.namespace, tr.s.release+"-user-mtls")
+	inbound := forward(t, r.ctx, r.k, r.s.namespace, user.Name, 8080)
+	userCert, _, _, err := secretKeyPair(r.ctx, r.k, r.s.namespace, r.s.release+"-user-mtls")
 	if err != nil || len(userCert.URIs) != 1 {
 		t.Fatalf("user's certificate: %v (URIs %v)", err, userCert.URIs)
 	}
@@ -137,7 +145,7 @@ func (tr *tour) mtlsRefused(t *testing.T) {
 		component string
 		want      codes.Code
 	}{{"item", codes.PermissionDenied}, {"frontend", codes.OK}} {
-		err := listUsersAs(tr.ctx, tr.k, tr.s, inbound, caller.component, userID)
+		err := listUsersAs(r.ctx, r.k, r.s, inbound, caller.component, userID)
 		if status.Code(err) != caller.want {
 			t.Fatalf("ListUsers on %s with %s's certificate: %v, want %s", user.Name, caller.component, err, caller.want)
 		}
@@ -150,30 +158,33 @@ func (tr *tour) mtlsRefused(t *testing.T) {
 	t.Logf("user's Envoy: http.inbound.rbac.denied %d -> %d", deniedBefore, denied)
 }
 
-// mtlsOffAndOn turns mTLS off and on again with `helm upgrade`, each
-// under the e2e's load, and reports what the rolling update loses: while
-// old and new pods coexist, a plain caller cannot reach a TLS server nor
-// the other way round (the chart has no permissive mode), so calls fail
-// until every workload has rolled. The README quotes these figures. After
-// each switch the user pod must answer plain HTTP, then refuse it.
-func (tr *tour) mtlsOffAndOn(t *testing.T) {
+// 13-mtls-off-and-on-under-load: mtlsOffAndOn turns mTLS off (the chart's
+// values file for it, charts/envoy-example/ci/mesh-plaintext-values.yaml)
+// and on again (--set mtls.enabled=true) with `helm upgrade`, each under
+// the e2e's load, and reports what the rolling update loses: while old
+// and new pods coexist, a plain caller cannot reach a TLS server nor the
+// other way round (the chart has no permissive mode), so calls fail until
+// every workload has rolled. docs/mutual-tls.md quotes these figures.
+// After each switch the user pod must answer plain HTTP, then refuse it.
+func mtlsOffAndOnStep(t *testing.T, r *release) {
+	r.ensure(t, mtlsState())
 	user := func() string {
-		pods, err := tr.k.ReadyPods(tr.ctx, tr.s.namespace, tr.selector("user"))
+		pods, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector("user"))
 		if err != nil || len(pods) == 0 {
 			t.Fatalf("user pods: %v (%d)", err, len(pods))
 		}
 		return "http://" + pods[0].Status.PodIP + ":8080/"
 	}
-	off := measure(t, tr.ctx, tr.load, "mTLS on -> off (helm upgrade, 2 pods)", func(t *testing.T) {
-		tr.change(t, "--set", "mtls.enabled=false")
+	off := r.measure(t, "mTLS on -> off (helm upgrade, 2 pods)", func(t *testing.T) {
+		r.change(t, r.ciValues(t, "mesh-plaintext-values.yaml")...)
 	})
-	if codes, err := fortioOnce(tr.ctx, tr.load, user()); err != nil || codes["-1"] > 0 {
+	if codes, err := fortioOnce(r.ctx, r.load(t), user()); err != nil || codes["-1"] > 0 {
 		t.Fatalf("with mTLS off, user's Envoy should answer plain HTTP: %v %v", codes, err)
 	}
-	on := measure(t, tr.ctx, tr.load, "mTLS off -> on (helm upgrade, 2 pods)", func(t *testing.T) {
-		tr.change(t, "--set", "mtls.enabled=true")
+	on := r.measure(t, "mTLS off -> on (helm upgrade, 2 pods)", func(t *testing.T) {
+		r.change(t, "--set", "mtls.enabled=true")
 	})
-	if codes, err := fortioOnce(tr.ctx, tr.load, user()); err != nil || len(codes) != 1 || codes["-1"] == 0 {
+	if codes, err := fortioOnce(r.ctx, r.load(t), user()); err != nil || len(codes) != 1 || codes["-1"] == 0 {
 		t.Fatalf("with mTLS on again, user's Envoy should refuse plain HTTP: %v %v", codes, err)
 	}
 	line := fmt.Sprintf("switching mTLS under load loses requests while old and new pods coexist: off %d of %d, on %d of %d",

@@ -3,18 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/envoy-example/envoy-example/charts/queries"
+	"github.com/envoy-example/envoy-example/internal/jaeger"
+	"github.com/envoy-example/envoy-example/internal/promapi"
 	"github.com/envoy-example/envoy-example/services/frontend/report"
 )
 
@@ -75,32 +75,31 @@ func (c *Checker) Run(ctx context.Context) error {
 			requestID = echoed
 		}
 		if err == nil {
-			err = CheckReport(rep)
+			err = report.Check(rep)
 		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	c.logf("step report: ok, %d users, %d orders, every item resolved (x-request-id %s)", len(rep), countOrders(rep), requestID)
+	c.logf("step report: ok, %d users, %d orders, every item resolved (x-request-id %s)", len(rep), rep.Orders(), requestID)
 
 	// 2. That request's trace in Jaeger.
 	if c.JaegerURL == "" {
 		c.logf("step trace: skipped (no --jaeger-url: Jaeger is off)")
 	} else {
-		var services []string
+		var trace jaeger.Trace
 		err := c.retry(ctx, "trace", func() error {
-			var err error
-			services, err = c.traceServices(ctx, requestID)
+			traces, err := jaeger.Traces(ctx, c.Client, c.JaegerURL, jaeger.ByRequestID(requestID, 5))
 			if err == nil {
-				err = hasAll(services, TraceServices)
+				trace, err = jaeger.Covering(traces, TraceServices)
 			}
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		c.logf("step trace: ok, the trace of %s has spans from %s", requestID, strings.Join(services, ", "))
+		c.logf("step trace: ok, the trace %s of %s has spans from %s", trace.ID, requestID, strings.Join(trace.Services(), ", "))
 	}
 
 	// 3. The four queries in Prometheus, each answering a series for every
@@ -116,7 +115,9 @@ func (c *Checker) Run(ctx context.Context) error {
 		var series []map[string]string
 		err := c.retry(ctx, "metrics", func() error {
 			var err error
-			series, err = c.query(ctx, q.Expr)
+			var samples []promapi.Sample
+			samples, err = promapi.Query(ctx, c.Client, c.PrometheusURL, q.Expr)
+			series = promapi.LabelSets(samples)
 			if err == nil {
 				err = CheckSeries(series)
 			}
@@ -195,164 +196,6 @@ func (c *Checker) do(req *http.Request) ([]byte, *http.Response, error) {
 		return nil, nil, fmt.Errorf("GET %s: %s: %s", req.URL.Redacted(), resp.Status, strings.TrimSpace(string(body)))
 	}
 	return body, resp, nil
-}
-
-// CheckReport checks the seed data came through every hop: three users,
-// three orders in all, each order with items, each item with its name
-// (order resolved it through item).
-func CheckReport(rep report.Report) error {
-	if len(rep) != 3 {
-		return fmt.Errorf("the report has %d users, want the 3 seed users", len(rep))
-	}
-	for _, u := range rep {
-		if u.User.Name == "" {
-			return fmt.Errorf("user %d has no name", u.User.ID)
-		}
-		for _, o := range u.Orders {
-			if len(o.Items) == 0 {
-				return fmt.Errorf("order %d of %s has no items", o.ID, u.User.Name)
-			}
-			for _, it := range o.Items {
-				if it.Name == "" {
-					return fmt.Errorf("order %d: item %d has no name (not resolved by item)", o.ID, it.ID)
-				}
-			}
-		}
-	}
-	if n := countOrders(rep); n != 3 {
-		return fmt.Errorf("the report has %d orders, want the 3 seed orders", n)
-	}
-	return nil
-}
-
-func countOrders(rep report.Report) int {
-	n := 0
-	for _, u := range rep {
-		n += len(u.Orders)
-	}
-	return n
-}
-
-// jaegerTraces is the part of /api/traces' answer the check reads.
-type jaegerTraces struct {
-	Data []struct {
-		TraceID   string `json:"traceID"`
-		Processes map[string]struct {
-			ServiceName string `json:"serviceName"`
-		} `json:"processes"`
-	} `json:"data"`
-	Errors []struct {
-		Msg string `json:"msg"`
-	} `json:"errors"`
-}
-
-// traceServices finds the traces Envoy tagged with the request id (the
-// ingress is their root) and returns the services that reported spans.
-func (c *Checker) traceServices(ctx context.Context, requestID string) ([]string, error) {
-	tags, err := json.Marshal(map[string]string{"guid:x-request-id": requestID})
-	if err != nil {
-		return nil, err
-	}
-	q := url.Values{"service": {"ingress"}, "tags": {string(tags)}, "lookback": {"1h"}, "limit": {"5"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(c.JaegerURL, "/")+"/api/traces?"+q.Encode(), nil)
-	if err != nil {
-		return nil, err
-	}
-	body, _, err := c.do(req)
-	if err != nil {
-		return nil, err
-	}
-	return ParseTraceServices(body)
-}
-
-// ParseTraceServices reads Jaeger's /api/traces answer and returns the
-// service names of every process of every trace, sorted.
-func ParseTraceServices(body []byte) ([]string, error) {
-	var tr jaegerTraces
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return nil, fmt.Errorf("the answer of Jaeger: %w", err)
-	}
-	if len(tr.Errors) > 0 {
-		return nil, fmt.Errorf("jaeger: %s", tr.Errors[0].Msg)
-	}
-	if len(tr.Data) == 0 {
-		return nil, errors.New("no trace with this x-request-id yet")
-	}
-	seen := map[string]bool{}
-	for _, t := range tr.Data {
-		for _, p := range t.Processes {
-			seen[p.ServiceName] = true
-		}
-	}
-	var out []string
-	for s := range seen {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
-func hasAll(got, want []string) error {
-	var missing []string
-	for _, w := range want {
-		if !slices.Contains(got, w) {
-			missing = append(missing, w)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("the trace has spans from %v, none from %v", got, missing)
-	}
-	return nil
-}
-
-// query runs one instant query and returns the label sets of the result.
-func (c *Checker) query(ctx context.Context, expr string) ([]map[string]string, error) {
-	u := strings.TrimSuffix(c.PrometheusURL, "/") + "/api/v1/query?" + url.Values{"query": {expr}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.Client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	// Prometheus answers errors (a bad query: 400) in the same JSON.
-	return ParseQueryResult(body)
-}
-
-// ParseQueryResult reads the answer of /api/v1/query and returns the label
-// set of each series.
-func ParseQueryResult(body []byte) ([]map[string]string, error) {
-	var r struct {
-		Status    string `json:"status"`
-		ErrorType string `json:"errorType"`
-		Error     string `json:"error"`
-		Data      struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("the answer of Prometheus: %w: %.200s", err, body)
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("prometheus: %s: %s", r.ErrorType, r.Error)
-	}
-	if r.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("prometheus answered a %s, want a vector", r.Data.ResultType)
-	}
-	var out []map[string]string
-	for _, s := range r.Data.Result {
-		out = append(out, s.Metric)
-	}
-	return out, nil
 }
 
 // CheckSeries wants every series labelled app and cluster, and a series

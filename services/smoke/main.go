@@ -6,10 +6,10 @@
 //     each item resolved with its name (frontend, user, order and item all
 //     answered, every hop through Envoy).
 //  2. trace: Jaeger's query API must hold that request's trace (found by
-//     the tag guid:x-request-id that Envoy sets) with spans from ingress,
-//     frontend, user, order and item: the Zipkin service name of each span
-//     is the reporting Envoy's node.cluster, which the chart sets to the
-//     service name.
+//     the tag guid:x-request-id that Envoy sets), one trace ID with spans
+//     from ingress, frontend, user, order and item: the Zipkin service name
+//     of each span is the reporting Envoy's node.cluster, which the chart
+//     sets to the service name.
 //  3. metrics: each of the four DESIGN.md queries (charts/queries) must
 //     return from Prometheus, while the checker keeps traffic flowing, a
 //     series for every hop of the mesh (queries.Hops: ingress->frontend,
@@ -18,6 +18,9 @@
 //     cluster it calls); more series (app=user,cluster=jaeger, ...) are
 //     fine, a series without app or cluster is not. A failure names the
 //     query and the missing hops.
+//
+// The report is judged by report.Check, Jaeger read by internal/jaeger and
+// Prometheus by internal/promapi: the same code the e2e (e2e/) uses.
 //
 // Steps retry until --timeout (traces are batched, scrapes take their
 // interval); a step that still fails says which one and why, and the

@@ -252,33 +252,6 @@ func TestUnreachableIngressFailsInTime(t *testing.T) {
 	srv.Close()
 }
 
-func TestParseQueryResult(t *testing.T) {
-	body := `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"app":"frontend","cluster":"user"},"value":[1764158400.1,"NaN"]}]}}`
-	got, err := ParseQueryResult([]byte(body))
-	if err != nil || len(got) != 1 || got[0]["cluster"] != "user" {
-		t.Fatalf("%v %v", got, err)
-	}
-	if _, err := ParseQueryResult([]byte(`{"status":"success","data":{"resultType":"matrix","result":[]}}`)); err == nil {
-		t.Error("a matrix passed for a vector")
-	}
-	if _, err := ParseQueryResult([]byte(`<html>`)); err == nil {
-		t.Error("HTML passed for JSON")
-	}
-}
-
-func TestParseTraceServices(t *testing.T) {
-	got, err := ParseTraceServices([]byte(`{"data":[{"traceID":"a","spans":[],"processes":{"p1":{"serviceName":"user"},"p2":{"serviceName":"ingress"}}}],"errors":null}`))
-	if err != nil || !slices.Equal(got, []string{"ingress", "user"}) {
-		t.Fatalf("%v %v", got, err)
-	}
-	if _, err := ParseTraceServices([]byte(`{"data":[],"errors":null}`)); err == nil || !strings.Contains(err.Error(), "no trace") {
-		t.Errorf("empty answer: %v", err)
-	}
-	if _, err := ParseTraceServices([]byte(`{"data":null,"errors":[{"code":500,"msg":"storage down"}]}`)); err == nil || !strings.Contains(err.Error(), "storage down") {
-		t.Errorf("error answer: %v", err)
-	}
-}
-
 func TestFlags(t *testing.T) {
 	var out bytes.Buffer
 	if code := run(nil, &out); code != 2 || !strings.Contains(out.String(), "--ingress-url is required") {

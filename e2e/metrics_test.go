@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -13,6 +14,20 @@ import (
 	"github.com/envoy-example/envoy-example/charts/queries"
 )
 
+// 10-rolling-upgrade-2-replicas-metrics-prometheus: two pods of every
+// workload, then metricsToPrometheus. The metrics mode is read from the
+// release: a release already in prometheus mode (a step 10 that failed
+// after the switch, run again) is set back to statsd first, without load,
+// so that the switch is made and measured again.
+func metricsSwitchStep(t *testing.T, r *release) {
+	r.replicas(t, 2, workloads...)
+	if mode := r.values(t)["metrics.mode"]; mode != "statsd" {
+		t.Logf("the release runs in metrics.mode %s; back to statsd before the switch", mode)
+		r.change(t, "--set", "metrics.mode=statsd")
+	}
+	metricsToPrometheus(t, r)
+}
+
 // metricsToPrometheus switches the release from metrics.mode statsd (the
 // default: a statsd_exporter beside every Envoy) to metrics.mode
 // prometheus (Prometheus scrapes Envoy's own /stats/prometheus) under the
@@ -21,7 +36,11 @@ import (
 // series in both modes, and every dashboard panel answering in each mode
 // as dashboards.Expectations says. The tour and the later steps then run
 // in prometheus mode, so that both modes carry real traffic and faults.
-func (tr *tour) metricsToPrometheus(t *testing.T, helmTest func(t *testing.T)) {
+//
+// The switch is the chart's values file for the mode,
+// charts/envoy-example/ci/mesh-prometheus-values.yaml
+// (docs/metrics-and-dashboards.md).
+func metricsToPrometheus(t *testing.T, r *release) {
 	all, err := dashboards.Load(mustDashboardsDir(t))
 	if err != nil {
 		t.Fatal(err)
@@ -32,29 +51,29 @@ func (tr *tour) metricsToPrometheus(t *testing.T, helmTest func(t *testing.T)) {
 	}
 
 	// Before: statsd mode, with the history of every step so far.
-	stopTrickle := backgroundLoad(tr.ingress(t), 2)
-	prom := forwardToComponent(t, tr.ctx, tr.k, tr.s.namespace, tr.selector("prometheus"), 9090)
-	checkPanels(t, tr, prom, panels, "statsd")
+	stopTrickle := backgroundLoad(r.ingress(t), 2)
+	prom := r.forwardTo(t, "prometheus", 9090)
+	checkPanels(t, r, prom, panels, "statsd")
 	var statsd map[string][]string
-	eventually(t, tr.ctx, 3*time.Minute, "the four queries with every hop in statsd mode", func() error {
-		statsd, err = fourQuerySeries(prom)
+	eventually(t, r.ctx, 3*time.Minute, "the four queries with every hop in statsd mode", func() error {
+		statsd, err = fourQuerySeries(r.ctx, prom)
 		return err
 	})
 	stopTrickle()
 
-	underLoad(t, tr.ctx, tr.load, "helm upgrade rolling all 5 workloads at 2 replicas: metrics statsd -> prometheus", func(t *testing.T) {
-		tr.change(t, "--set", "metrics.mode=prometheus")
+	r.underLoad(t, "helm upgrade rolling all 5 workloads at 2 replicas: metrics statsd -> prometheus", func(t *testing.T) {
+		r.change(t, r.ciValues(t, "mesh-prometheus-values.yaml")...)
 	})
 
 	// The switch replaces Prometheus (its config changed; its TSDB is an
 	// emptyDir), so everything it holds from here on was scraped from
 	// Envoy's native endpoint: check that, then compare.
-	stopTrickle = backgroundLoad(tr.ingress(t), 2)
+	stopTrickle = backgroundLoad(r.ingress(t), 2)
 	defer stopTrickle()
-	prom = forwardToComponent(t, tr.ctx, tr.k, tr.s.namespace, tr.selector("prometheus"), 9090)
+	prom = r.forwardTo(t, "prometheus", 9090)
 	envoys := 0
 	for _, c := range workloads {
-		pods, err := tr.k.ReadyPods(tr.ctx, tr.s.namespace, tr.selector(c))
+		pods, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector(c))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,8 +84,8 @@ func (tr *tour) metricsToPrometheus(t *testing.T, helmTest func(t *testing.T)) {
 		}
 		envoys += len(pods)
 	}
-	eventually(t, tr.ctx, 2*time.Minute, fmt.Sprintf("Prometheus scraping %d Envoys on 15090 and nothing on 9102", envoys), func() error {
-		targets, err := promQuery(prom, `up{job="envoy"} == 1`)
+	eventually(t, r.ctx, 2*time.Minute, fmt.Sprintf("Prometheus scraping %d Envoys on 15090 and nothing on 9102", envoys), func() error {
+		targets, err := promSeries(r.ctx, prom, `up{job="envoy"} == 1`)
 		if err != nil {
 			return err
 		}
@@ -84,8 +103,8 @@ func (tr *tour) metricsToPrometheus(t *testing.T, helmTest func(t *testing.T)) {
 	})
 	t.Logf("Prometheus scrapes %d Envoys on their native stats port 15090; no statsd_exporter left", envoys)
 
-	eventually(t, tr.ctx, 3*time.Minute, "the four queries answering with the series of statsd mode", func() error {
-		native, err := fourQuerySeries(prom)
+	eventually(t, r.ctx, 3*time.Minute, "the four queries answering with the series of statsd mode", func() error {
+		native, err := fourQuerySeries(r.ctx, prom)
 		if err != nil {
 			return err
 		}
@@ -103,8 +122,8 @@ func (tr *tour) metricsToPrometheus(t *testing.T, helmTest func(t *testing.T)) {
 	for _, q := range queries.Design {
 		t.Logf("%s: the same %d (app, cluster) series in both modes", q.Name, len(statsd[q.Name]))
 	}
-	checkPanels(t, tr, prom, panels, "prometheus")
-	helmTest(t)
+	checkPanels(t, r, prom, panels, "prometheus")
+	r.helmTest(t)
 }
 
 func mustDashboardsDir(t *testing.T) string {
@@ -120,17 +139,17 @@ func mustDashboardsDir(t *testing.T) string {
 // each answers as its panel's expectation says for the metrics mode:
 // series, or (for panels that show what the other mode or a cluster-wide
 // Prometheus has) none at all.
-func checkPanels(t *testing.T, tr *tour, prom string, panels []dashboards.Query, mode string) {
+func checkPanels(t *testing.T, r *release, prom string, panels []dashboards.Query, mode string) {
 	t.Helper()
 	wantData := func(q dashboards.Query) bool {
 		return q.Expect == dashboards.Always || (q.Expect == dashboards.StatsdModeOnly && mode == "statsd")
 	}
 	var with, without int
-	eventually(t, tr.ctx, 3*time.Minute, "every dashboard panel answering as expected in "+mode+" mode", func() error {
+	eventually(t, r.ctx, 3*time.Minute, "every dashboard panel answering as expected in "+mode+" mode", func() error {
 		with, without = 0, 0
 		var wrong []string
 		for _, q := range panels {
-			series, err := promQuery(prom, q.PromQL)
+			series, err := promSeries(r.ctx, prom, q.PromQL)
 			if err != nil {
 				return fmt.Errorf("%s: %v", q, err)
 			}
@@ -163,10 +182,10 @@ func checkPanels(t *testing.T, tr *tour, prom string, panels []dashboards.Query,
 // fourQuerySeries runs the four queries once and returns each one's
 // series as sorted label sets, e.g. "{app=order,cluster=item}"; an error
 // when a query fails or lacks a series for a hop of the topology.
-func fourQuerySeries(prom string) (map[string][]string, error) {
+func fourQuerySeries(ctx context.Context, prom string) (map[string][]string, error) {
 	out := map[string][]string{}
 	for _, q := range queries.Design {
-		series, err := promQuery(prom, q.Expr)
+		series, err := promSeries(ctx, prom, q.Expr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", q.Name, err)
 		}
