@@ -179,9 +179,8 @@ bench-go:
 	go test -run '^$$' -bench . -benchmem ./services/...
 
 # What the mesh costs (ci/bench, tools/bench): the chart installed once per
-# mode, side by side (mesh: the defaults, mTLS on; mesh-plaintext:
-# mtls.enabled=false; mesh-prometheus: metrics.mode=prometheus; mesh-php:
-# the PHP item; bypass: sidecars.enabled=false), a fortio pod against each
+# mode, side by side (each mode a values file:
+# charts/envoy-example/ci/<mode>-values.yaml), a fortio pod against each
 # ingress in turn at concurrency 1, 4 and 16 (mesh, mesh-plaintext,
 # mesh-prometheus, bypass), more seed data (mesh, mesh-php, bypass),
 # more user replicas (mesh, bypass); CPU and memory from the kubelet.

@@ -69,14 +69,15 @@ func scenarios() []scenario {
 	// Envoy's own stats instead of statsd_exporter, at the defaults, on
 	// kind (Grafana on), and with plain-container sidecars.
 	native := base("metrics-prometheus")
-	native.opts.Set = []string{"metrics.mode=prometheus"}
+	native.opts.ValuesFiles = []string{modeValues(meshPrometheus)}
 	native.metricsMode = "prometheus"
 	nativeKind := kind
 	nativeKind.name = "metrics-prometheus-values-kind"
-	nativeKind.opts.Set = []string{"metrics.mode=prometheus"}
+	nativeKind.opts.ValuesFiles = []string{"values-kind.yaml", modeValues(meshPrometheus)}
 	nativeKind.metricsMode = "prometheus"
 	nativePlain := base("metrics-prometheus-plain-container-sidecars")
-	nativePlain.opts.Set = []string{"metrics.mode=prometheus", "sidecars.native=false"}
+	nativePlain.opts.ValuesFiles = []string{modeValues(meshPrometheus)}
+	nativePlain.opts.Set = []string{"sidecars.native=false"}
 	nativePlain.metricsMode, nativePlain.native = "prometheus", false
 
 	other := base("release-shop-in-namespace-prod")
@@ -114,16 +115,16 @@ func scenarios() []scenario {
 	// The mesh bypassed (make bench): no sidecars in the service pods,
 	// apps wired to each other's Services; the ingress is still Envoy.
 	bypass := base("sidecars-off")
-	bypass.opts.Set = []string{"sidecars.enabled=false"}
+	bypass.opts.ValuesFiles = []string{modeValues(bypassMode)}
 	bypass.mesh, bypass.mtls = false, false
 
 	// What make bench installs: bypassed, in another namespace, with more
 	// seed data and user replicas, without Jaeger and Prometheus.
 	benchBypass := base("bench-bypass")
 	benchBypass.opts.Release, benchBypass.opts.Namespace = "bench", "bench-bypass"
-	benchBypass.opts.ValuesFiles = []string{"../../ci/values-offline.yaml"}
-	benchBypass.opts.Set = []string{"sidecars.enabled=false", "jaeger.enabled=false", "prometheus.enabled=false",
-		"services.user.seedScale=100", "services.order.seedScale=100", "services.item.seedScale=100", "services.user.replicas=3"}
+	benchBypass.opts.ValuesFiles = []string{"../../ci/values-offline.yaml", modeValues(bypassMode)}
+	benchBypass.opts.Set = []string{"jaeger.enabled=false", "prometheus.enabled=false",
+		"seedScale=100", "services.user.replicas=3"}
 	benchBypass.mesh, benchBypass.mtls, benchBypass.jaeger, benchBypass.prometheus, benchBypass.userReplicas = false, false, false, false, 3
 
 	// The edges of what the schema lets through: every bound it sets on a
@@ -139,7 +140,7 @@ func scenarios() []scenario {
 		"envoy.outlierDetection.consecutive5xx=1000", "envoy.outlierDetection.consecutiveGatewayFailure=1000",
 		"envoy.outlierDetection.interval=0.001s", "envoy.outlierDetection.baseEjectionTime=0.001s", "envoy.outlierDetection.maxEjectionPercent=100",
 		"envoy.dns.refreshRate=0.01s", "envoy.statsFlushInterval=299.999s",
-		"services.user.seedScale=1000", "services.order.seedScale=1000", "services.item.seedScale=1000",
+		"seedScale=1000",
 		"services.frontend.requestTimeout=1ms",
 	}
 	edges2 := base("schema-edges-low")
@@ -160,24 +161,24 @@ func scenarios() []scenario {
 	// The item service's legacy PHP implementation, with each way of
 	// running the sidecars (_item-php.tpl), and as CI installs it.
 	php := base("item-php")
-	php.opts.Set = []string{"services.item.implementation=php"}
+	php.opts.ValuesFiles = []string{modeValues(meshPHP)}
 	php.itemPHP = true
 	phpPlain := base("item-php-plain-container-sidecars")
-	phpPlain.opts.Set = []string{"services.item.implementation=php", "sidecars.native=false"}
+	phpPlain.opts.ValuesFiles = []string{modeValues(meshPHP)}
+	phpPlain.opts.Set = []string{"sidecars.native=false"}
 	phpPlain.itemPHP, phpPlain.native = true, false
 	phpBypass := base("item-php-sidecars-off")
-	phpBypass.opts.Set = []string{"services.item.implementation=php", "sidecars.enabled=false"}
+	phpBypass.opts.ValuesFiles = []string{modeValues(meshPHP), modeValues(bypassMode)}
 	phpBypass.itemPHP, phpBypass.mesh, phpBypass.mtls = true, false, false
 	phpOffline := base("item-php-ci-values-offline")
-	phpOffline.opts.ValuesFiles = []string{"../../ci/values-offline.yaml"}
-	phpOffline.opts.Set = []string{"services.item.implementation=php"}
+	phpOffline.opts.ValuesFiles = []string{"../../ci/values-offline.yaml", modeValues(meshPHP)}
 	phpOffline.itemPHP = true
 
 	// mtls (DESIGN.md, "Mutual TLS"): off (the Envoy configs of before
 	// it), with cert-manager instead of certgen, and at the edges of its
 	// values (the shortest lifetime, another trust domain, a rotation).
 	mtlsOff := base("mtls-off")
-	mtlsOff.opts.Set = []string{noMTLS}
+	mtlsOff.opts.ValuesFiles = []string{modeValues(meshPlaintext)}
 	mtlsOff.mtls = false
 	mtlsCM := base("mtls-cert-manager")
 	mtlsCM.opts.Set = []string{"mtls.certManager.issuerRef.name=mesh-ca", "mtls.certManager.issuerRef.kind=ClusterIssuer", "mtls.certManager.issuerRef.group=cert-manager.io"}
@@ -188,12 +189,29 @@ func scenarios() []scenario {
 	mtlsLong.opts.Set = []string{"mtls.certificateLifetime=8760h", "sidecars.native=false"}
 	mtlsLong.native = false
 
-	return []scenario{base("values.yaml"), kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass, edges, edges2, faults,
+	// The mesh mode's file (it sets nothing: the defaults).
+	mesh := base("mesh")
+	mesh.opts.ValuesFiles = []string{modeValues(meshMode)}
+
+	return []scenario{base("values.yaml"), mesh, kind, minikube, other, scaled, noJaeger, noProm, bare, plain, domain, offline, bypass, benchBypass, edges, edges2, faults,
 		native, nativeKind, nativePlain, php, phpPlain, phpBypass, phpOffline, mtlsOff, mtlsCM, mtlsEdges, mtlsLong}
 }
 
-// noMTLS is the --set of a scenario without mtls.
-const noMTLS = "mtls.enabled=false"
+// The modes of ci/<mode>-values.yaml: the ways to install the chart that
+// the bench measures and the e2e runs, one values file each.
+const (
+	meshMode       = "mesh"
+	meshPrometheus = "mesh-prometheus"
+	meshPlaintext  = "mesh-plaintext"
+	meshPHP        = "mesh-php"
+	bypassMode     = "bypass"
+)
+
+// modeValues is the values file of a mode, relative to the chart.
+func modeValues(mode string) string { return filepath.Join("ci", mode+"-values.yaml") }
+
+// plaintext is the values file of a scenario without mtls.
+var plaintext = modeValues(meshPlaintext)
 
 // forEach runs check on every scenario as a subtest.
 func forEach(t *testing.T, check func(t *testing.T, s scenario, rel *render.Release)) {
@@ -205,7 +223,11 @@ func forEach(t *testing.T, check func(t *testing.T, s scenario, rel *render.Rele
 }
 
 func TestLintStrict(t *testing.T) {
-	for _, files := range [][]string{nil, {"values-kind.yaml"}, {"values-minikube.yaml"}} {
+	lints := [][]string{nil, {"values-kind.yaml"}, {"values-minikube.yaml"}}
+	for _, f := range ciValuesFiles(t) {
+		lints = append(lints, []string{f})
+	}
+	for _, files := range lints {
 		var paths []string
 		for _, f := range files {
 			paths = append(paths, filepath.Join(chartDir(t), f))
@@ -219,6 +241,65 @@ func TestLintStrict(t *testing.T) {
 				t.Errorf("helm lint --strict %v: %s", files, m)
 			}
 		}
+	}
+}
+
+// ciValuesFiles are the files of the chart's ci/ (prometheus-community's
+// habit): one per mode, relative to the chart.
+func ciValuesFiles(t *testing.T) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(chartDir(t), "ci", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range paths {
+		out = append(out, filepath.Join("ci", filepath.Base(p)))
+	}
+	return out
+}
+
+// Every file in the chart's ci/ is a mode: named <mode>-values.yaml,
+// headed by a comment saying what the mode is, and the only values of a
+// scenario, so that it renders, lints and decodes strictly, and its
+// bootstraps pass a real Envoy's validate (TestEnvoyValidatesEveryBootstrap)
+// like every scenario's. The chart tests' scenarios of the same modes use
+// these files, as the bench and the e2e do.
+func TestCIValuesFilesAreScenarios(t *testing.T) {
+	files := ciValuesFiles(t)
+	modes := []string{meshMode, meshPrometheus, meshPlaintext, meshPHP, bypassMode}
+	if len(files) != len(modes) {
+		t.Errorf("ci/ holds %v, want one file per mode of %v", files, modes)
+	}
+	for _, m := range modes {
+		if !slices.Contains(files, modeValues(m)) {
+			t.Errorf("no %s for mode %s", modeValues(m), m)
+		}
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if !strings.HasSuffix(f, "-values.yaml") {
+				t.Errorf("%s: want ci/<mode>-values.yaml", f)
+			}
+			data, err := os.ReadFile(filepath.Join(chartDir(t), f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mode := strings.TrimSuffix(filepath.Base(f), "-values.yaml")
+			if !strings.HasPrefix(string(data), fmt.Sprintf("# Mode %q: ", mode)) {
+				t.Errorf("%s does not start with a comment `# Mode %q: <what it is>`", f, mode)
+			}
+			var found bool
+			for _, s := range scenarios() {
+				if slices.Equal(s.opts.ValuesFiles, []string{f}) && len(s.opts.Set) == 0 && s.opts.Release == "" {
+					found = true
+					renderScenario(t, s)
+				}
+			}
+			if !found {
+				t.Errorf("no scenario installs %s alone: add one to scenarios()", f)
+			}
+		})
 	}
 }
 
@@ -633,10 +714,10 @@ func TestReplicas(t *testing.T) {
 func TestAppFlags(t *testing.T) {
 	rel := renderScenario(t, base("values.yaml"))
 	want := map[string][]string{
-		"frontend": {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--user-addr=127.0.0.1:7070", "--order-addr=127.0.0.1:7070", "--request-timeout=5s"},
-		"user":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--seed-scale=1"},
-		"order":    {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--seed-scale=1", "--item-addr=127.0.0.1:7070"},
-		"item":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--seed-scale=1"},
+		"frontend": {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--shutdown-timeout=10s", "--user-addr=127.0.0.1:7070", "--order-addr=127.0.0.1:7070", "--request-timeout=5s"},
+		"user":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--shutdown-timeout=10s", "--seed-scale=1"},
+		"order":    {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--shutdown-timeout=10s", "--seed-scale=1", "--item-addr=127.0.0.1:7070"},
+		"item":     {"--listen=127.0.0.1:9090", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--shutdown-timeout=10s", "--seed-scale=1"},
 	}
 	for c, args := range want {
 		spec := deployment(t, rel, c).Spec.Template.Spec
@@ -651,6 +732,52 @@ func TestAppFlags(t *testing.T) {
 			t.Errorf("%s: probes must be /readyz and /healthz on the ops port", c)
 		}
 	}
+	// The shutdown timing the chart counts on is the one it passes: the
+	// app's --drain-delay and --shutdown-timeout bound how long a
+	// plain-container Envoy waits for it, and the grace period adds
+	// Envoy's drain and 10 s of margin.
+	for _, c := range []struct {
+		set                  []string
+		native               bool
+		flag                 string
+		wait, grace, ingress int64
+	}{
+		{nil, true, "--shutdown-timeout=10s", 25, 15 + 10 + 5 + 10, 5 + 5 + 10},
+		{[]string{"rollout.appShutdownTimeoutSeconds=30", "sidecars.native=false"}, false, "--shutdown-timeout=30s", 45, 15 + 30 + 5 + 10, 5 + 5 + 10},
+		{[]string{"rollout.appShutdownTimeoutSeconds=1", "rollout.appDrainDelaySeconds=0", "envoy.drainTimeSeconds=3"}, true, "--shutdown-timeout=1s", 1, 1 + 3 + 10, 5 + 3 + 10},
+	} {
+		r, err := render.Render(render.Options{Set: c.set})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"frontend", "user", "order", "item"} {
+			spec := deployment(t, r, name).Spec.Template.Spec
+			app := spec.Containers[len(spec.Containers)-1]
+			if !slices.Contains(app.Args, c.flag) {
+				t.Errorf("%v: %s args %v lack %s", c.set, name, app.Args, c.flag)
+			}
+			if g := spec.TerminationGracePeriodSeconds; g == nil || *g != c.grace {
+				t.Errorf("%v: %s terminationGracePeriodSeconds %v, want %d", c.set, name, g, c.grace)
+			}
+			if !c.native {
+				var envoy corev1.Container
+				for _, ct := range spec.Containers {
+					if ct.Name == "envoy" {
+						envoy = ct
+					}
+				}
+				loop := fmt.Sprintf("i < %d;", c.wait)
+				if envoy.Lifecycle == nil || envoy.Lifecycle.PreStop == nil || envoy.Lifecycle.PreStop.Exec == nil ||
+					!strings.Contains(strings.Join(envoy.Lifecycle.PreStop.Exec.Command, " "), loop) {
+					t.Errorf("%v: %s's Envoy preStop does not wait %d s for the app (%q)", c.set, name, c.wait, loop)
+				}
+			}
+		}
+		if g := deployment(t, r, "ingress").Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g != c.ingress {
+			t.Errorf("%v: ingress terminationGracePeriodSeconds %v, want %d", c.set, g, c.ingress)
+		}
+	}
+
 	// Extra env reaches the app container, sorted by name; --set makes 1 a
 	// number, which becomes the string "1".
 	rel2, err := render.Render(render.Options{Set: []string{"services.order.env.B_VAR=two", "services.order.env.A_VAR=1"}})
@@ -685,10 +812,10 @@ func TestBypassWiresAppsToServices(t *testing.T) {
 				seed = "--seed-scale=100"
 			}
 			want := map[string][]string{
-				"frontend": {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--user-addr=" + fqdn("user"), "--order-addr=" + fqdn("order"), "--request-timeout=5s"},
-				"user":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", seed},
-				"order":    {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", seed, "--item-addr=" + fqdn("item")},
-				"item":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", seed},
+				"frontend": {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--shutdown-timeout=10s", "--user-addr=" + fqdn("user"), "--order-addr=" + fqdn("order"), "--request-timeout=5s"},
+				"user":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--shutdown-timeout=10s", seed},
+				"order":    {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--shutdown-timeout=10s", seed, "--item-addr=" + fqdn("item")},
+				"item":     {"--listen=:8080", "--ops-listen=:9091", "--log-level=info", "--drain-delay=15s", "--shutdown-timeout=10s", seed},
 			}
 			if s.itemPHP {
 				// The bridge, and PHP-FPM beside it (TestItemPHPPod).

@@ -28,7 +28,8 @@ import (
 // TestStatsTracesAndDrainWithRealEnvoy, a stub DNS answers 127.0.0.1 for
 // every Service, so the egress listener's item cluster is this Envoy's own
 // inbound listener: one Envoy plays the caller's sidecar and the server's
-// (so with noMTLS, as in TestStatsTracesAndDrainWithRealEnvoy).
+// (so with the plaintext mode's values, as in
+// TestStatsTracesAndDrainWithRealEnvoy).
 //
 // It checks what the fault tour claims: the server-side fault aborts about
 // 30% of the calls with UNAVAILABLE; the caller's retries absorb most of
@@ -48,7 +49,8 @@ func TestFaultsWithRealEnvoy(t *testing.T) {
 	start := func(t *testing.T, name string, set ...string) (*grpc.ClientConn, *grpc.ClientConn, string) {
 		t.Helper()
 		s := base(name)
-		s.opts.Set = append([]string{noMTLS, "jaeger.enabled=false", "faults.order.abort.percent=30", "faults.order.headers=true",
+		s.opts.ValuesFiles = []string{plaintext}
+		s.opts.Set = append([]string{"jaeger.enabled=false", "faults.order.abort.percent=30", "faults.order.headers=true",
 			"envoy.healthCheck.interval=1s", "envoy.healthCheck.noTrafficInterval=1s"}, set...)
 		rel := renderScenario(t, s)
 		bootstraps, err := rel.EnvoyBootstraps()

@@ -78,7 +78,7 @@ func TestItemPHPPod(t *testing.T) {
 				t.Errorf("item app container %s runs %s, want item running envoy-example/item-bridge:0.1.0", app.Name, app.Image)
 			}
 			listen := map[bool]string{true: "--listen=127.0.0.1:9090", false: "--listen=:8080"}[s.mesh]
-			for _, arg := range []string{listen, "--ops-listen=:9091", "--drain-delay=15s", "--seed-scale=1",
+			for _, arg := range []string{listen, "--ops-listen=:9091", "--drain-delay=15s", "--shutdown-timeout=10s", "--seed-scale=1",
 				"--php-fpm-addr=127.0.0.1:9000", "--php-script=/srv/item-php/index.php"} {
 				if !slices.Contains(app.Args, arg) {
 					t.Errorf("the bridge's args %v lack %s", app.Args, arg)

@@ -202,7 +202,8 @@ func scrapeOrderPod(t *testing.T, mode, envoyPath, statsdPath string) scraped {
 		l.Close()
 	}
 	s := base("metrics-" + mode + "-fast")
-	s.opts.Set = []string{noMTLS, "metrics.mode=" + mode, "envoy.healthCheck.interval=1s", "envoy.healthCheck.noTrafficInterval=1s", "envoy.statsFlushInterval=1s"}
+	s.opts.ValuesFiles = []string{plaintext}
+	s.opts.Set = []string{"metrics.mode=" + mode, "envoy.healthCheck.interval=1s", "envoy.healthCheck.noTrafficInterval=1s", "envoy.statsFlushInterval=1s"}
 	rel := renderScenario(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)

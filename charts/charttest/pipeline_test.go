@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -48,8 +49,8 @@ import (
 // listener while egress keeps working.
 //
 // One Envoy plays the caller's sidecar and the server's, so mtls is off
-// (noMTLS): with it, order's Envoy would rightly refuse to take its own
-// certificate for item's. TestMTLSWithRealEnvoys covers the TLS hops.
+// (the plaintext mode's values): with it, order's Envoy would rightly
+// refuse to take its own certificate for item's. TestMTLSWithRealEnvoys covers the TLS hops.
 //
 // It uses the bootstrap's own ports (8080, 7070, 9901, 15021, 9090, 9411,
 // 9091 and UDP 9125 on loopback) and fails if one is taken.
@@ -66,7 +67,8 @@ func TestStatsTracesAndDrainWithRealEnvoy(t *testing.T) {
 	// fails here (the item cluster is Envoy's own inbound listener, which
 	// opens only after the clusters are initialised).
 	fast := base("fast-health-checks-and-flushes")
-	fast.opts.Set = []string{noMTLS, "envoy.healthCheck.interval=1s", "envoy.healthCheck.noTrafficInterval=1s", "envoy.statsFlushInterval=1s"}
+	fast.opts.ValuesFiles = []string{plaintext}
+	fast.opts.Set = []string{"envoy.healthCheck.interval=1s", "envoy.healthCheck.noTrafficInterval=1s", "envoy.statsFlushInterval=1s"}
 	rel := renderScenario(t, fast)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -323,16 +325,23 @@ func scrape(url string) (map[string]*dto.MetricFamily, error) {
 func requirePortsFree(t *testing.T) {
 	t.Helper()
 	// IPv4, as the bootstrap binds (0.0.0.0): a port-forward on [::1] is no conflict.
-	for _, addr := range []string{"0.0.0.0:8080", "0.0.0.0:15021", "127.0.0.1:7070", "127.0.0.1:9901", "127.0.0.1:9090", "127.0.0.1:9091", "127.0.0.1:9411"} {
+	// The ports of ports.yaml the bootstrap and the stand-ins bind.
+	for _, name := range []string{"service", "envoyReady", "egress", "envoyAdmin", "app", "appOps", "zipkin"} {
+		host := "127.0.0.1"
+		if name == "service" || name == "envoyReady" {
+			host = "0.0.0.0"
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(int(port(t, name))))
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Fatalf("port %s is taken (%v): this test runs the rendered bootstrap on its own ports; stop what holds it", addr, err)
 		}
 		l.Close()
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:9125")
+	statsd := net.JoinHostPort("127.0.0.1", strconv.Itoa(int(port(t, "statsd"))))
+	pc, err := net.ListenPacket("udp", statsd)
 	if err != nil {
-		t.Fatalf("UDP 127.0.0.1:9125 is taken (%v): statsd_exporter must receive there", err)
+		t.Fatalf("UDP %s is taken (%v): statsd_exporter must receive there", statsd, err)
 	}
 	pc.Close()
 }

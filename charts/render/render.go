@@ -371,6 +371,34 @@ func ChartDir() (string, error) {
 	return dir, nil
 }
 
+// PortsFile is the chart's table of ports, each named once: the templates
+// read it (the envoy-example.port helper of _ports.tpl), and so do Ports and
+// the tests.
+const PortsFile = "ports.yaml"
+
+// Ports reads the chart's ports.yaml: each port's number by its name
+// (service 8080, egress 7070, envoyAdmin 9901, ...).
+func Ports() (map[string]int32, error) {
+	dir, err := ChartDir()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, PortsFile))
+	if err != nil {
+		return nil, err
+	}
+	var ports map[string]int32
+	if err := yaml.UnmarshalStrict(b, &ports); err != nil {
+		return nil, fmt.Errorf("%s: %w", PortsFile, err)
+	}
+	for name, p := range ports {
+		if p < 1 || p > 65535 {
+			return nil, fmt.Errorf("%s: port %s is %d, not 1 to 65535", PortsFile, name, p)
+		}
+	}
+	return ports, nil
+}
+
 // LintMessage is one finding of `helm lint`.
 type LintMessage struct {
 	Severity string // INFO, WARNING or ERROR

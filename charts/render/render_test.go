@@ -103,3 +103,16 @@ func TestLintReportsProblems(t *testing.T) {
 		t.Errorf("lint with a misspelt key reported %v", msgs)
 	}
 }
+
+// Ports reads the chart's ports.yaml, the one table the templates read.
+func TestPorts(t *testing.T) {
+	ports, err := render.Ports()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int32{"service": 8080, "egress": 7070, "app": 9090, "appOps": 9091, "envoyAdmin": 9901, "envoyReady": 15021} {
+		if ports[name] != want {
+			t.Errorf("port %s is %d, want %d", name, ports[name], want)
+		}
+	}
+}

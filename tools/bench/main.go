@@ -1,10 +1,11 @@
 // Command bench measures what the mesh costs (`make bench`): it installs
 // the chart on the cluster KUBECONFIG names once per mode of
 // report.ModeTable that a phase measures, each release in its own
-// namespace with its mode's values (the mesh as is, mesh-prometheus,
-// mesh-plaintext, mesh-php, bypass with sidecars.enabled=false), runs a
-// fortio pod against each release's ingress Service in turn, at several
-// concurrency levels, with more seed data and with more user replicas,
+// namespace with its mode's values file, the chart's
+// ci/<mode>-values.yaml (the mesh as is, mesh-prometheus, mesh-plaintext,
+// mesh-php, bypass with sidecars.enabled=false), runs a fortio pod
+// against each release's ingress Service in turn, at several concurrency
+// levels, with more seed data and with more user replicas,
 // reads the kubelet's resource metrics and the apps' gRPC counters around
 // every run, and writes a markdown report with PNG plots.
 //
@@ -138,7 +139,7 @@ var phases = []string{report.PhaseConcurrency, report.PhaseSeed, report.PhaseRep
 func releases(modes map[string][]string) []report.Release {
 	var out []report.Release
 	for _, spec := range report.ModeTable {
-		rel := report.Release{Mode: spec.Name, Namespace: namespace(spec.Name), Set: spec.Set}
+		rel := report.Release{Mode: spec.Name, Namespace: namespace(spec.Name), ValuesFile: spec.ValuesFile}
 		for _, phase := range phases {
 			if slices.Contains(modes[phase], spec.Name) {
 				rel.Phases = append(rel.Phases, phase)
@@ -437,22 +438,28 @@ func (b *bencher) save() {
 	}
 }
 
-// installValues are the --set values of a mode's release with the seed
-// scale and user replicas given: the common ones, then the mode's.
-func installValues(mode string, seed, userReplicas int) []string {
-	set := []string{"jaeger.enabled=false", "prometheus.enabled=false", fmt.Sprintf("services.user.replicas=%d", userReplicas)}
-	for _, s := range []string{"user", "order", "item"} {
-		set = append(set, fmt.Sprintf("services.%s.seedScale=%d", s, seed))
+// installFiles are the values files of a mode's release: the common ones
+// (--values), then the mode's (ci/<mode>-values.yaml).
+func installFiles(common []string, mode string) []string {
+	files := append([]string(nil), common...)
+	if spec, ok := report.Spec(mode); ok && spec.ValuesFile != "" {
+		files = append(files, spec.ValuesFile)
 	}
-	spec, _ := report.Spec(mode)
-	return append(set, spec.Set...)
+	return files
+}
+
+// installValues are the --set values of every release with the seed scale
+// and user replicas given; they override the values files.
+func installValues(seed, userReplicas int) []string {
+	return []string{"jaeger.enabled=false", "prometheus.enabled=false",
+		fmt.Sprintf("seedScale=%d", seed), fmt.Sprintf("services.user.replicas=%d", userReplicas)}
 }
 
 // install installs or upgrades the releases of modes with the seed scale
 // and user replicas given.
 func (b *bencher) install(ctx context.Context, modes []string, seed, userReplicas int) error {
 	for _, mode := range modes {
-		if err := b.k.Install(ctx, release, namespace(mode), b.o.values, installValues(mode, seed, userReplicas)); err != nil {
+		if err := b.k.Install(ctx, release, namespace(mode), installFiles(b.o.values, mode), installValues(seed, userReplicas)); err != nil {
 			return err
 		}
 	}

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/envoy-example/envoy-example/internal/repo"
 	"github.com/envoy-example/envoy-example/tools/bench/internal/report"
 )
 
@@ -85,7 +89,7 @@ func TestReleases(t *testing.T) {
 	if !slices.Equal(names, []string{report.Mesh, report.MeshPrometheus, report.MeshPHP, report.Bypass}) {
 		t.Fatalf("releases %v", names)
 	}
-	if r := byMode[report.Mesh]; r.Namespace != "bench-mesh" || len(r.Set) != 0 || !slices.Equal(r.Phases, phases) {
+	if r := byMode[report.Mesh]; r.Namespace != "bench-mesh" || r.ValuesFile != report.ModeValues(report.Mesh) || len(r.Set) != 0 || !slices.Equal(r.Phases, phases) {
 		t.Errorf("mesh %+v", r)
 	}
 	if r := byMode[report.MeshPHP]; r.Namespace != "bench-mesh-php" || !slices.Equal(r.Phases, []string{report.PhaseSeed}) {
@@ -96,21 +100,49 @@ func TestReleases(t *testing.T) {
 	}
 }
 
-// Each mode's release gets the common values and its own.
+// Each mode's release gets the common values files, then its own, and the
+// --set values of the phase.
 func TestInstallValues(t *testing.T) {
-	for mode, want := range map[string]string{
-		report.MeshPrometheus: "metrics.mode=prometheus",
-		report.MeshPlaintext:  "mtls.enabled=false",
-		report.MeshPHP:        "services.item.implementation=php",
-		report.Bypass:         "sidecars.enabled=false",
-	} {
-		got := installValues(mode, 10, 3)
-		if !slices.Contains(got, want) || !slices.Contains(got, "services.item.seedScale=10") || !slices.Contains(got, "services.user.replicas=3") {
-			t.Errorf("%s: %v", mode, got)
+	for _, spec := range report.ModeTable {
+		got := installFiles([]string{"ci/values-offline.yaml"}, spec.Name)
+		if want := []string{"ci/values-offline.yaml", "charts/envoy-example/ci/" + spec.Name + "-values.yaml"}; !slices.Equal(got, want) {
+			t.Errorf("%s: files %v, want %v", spec.Name, got, want)
 		}
 	}
-	if got := installValues(report.Mesh, 1, 1); len(got) != 6 || !slices.Contains(got, "prometheus.enabled=false") {
-		t.Errorf("mesh: %v", got)
+	got := installValues(10, 3)
+	if !slices.Contains(got, "seedScale=10") || !slices.Contains(got, "services.user.replicas=3") || !slices.Contains(got, "prometheus.enabled=false") {
+		t.Errorf("values: %v", got)
+	}
+}
+
+// The modes are the chart's ci/ files: one per mode, each headed by a
+// comment saying what the mode is, and none other (the chart tests render
+// and validate each).
+func TestModeValuesFiles(t *testing.T) {
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, spec := range report.ModeTable {
+		want = append(want, filepath.Join(root, spec.ValuesFile))
+		data, err := os.ReadFile(filepath.Join(root, spec.ValuesFile))
+		if err != nil {
+			t.Errorf("mode %s: %v", spec.Name, err)
+			continue
+		}
+		if head := fmt.Sprintf("# Mode %q: ", spec.Name); !strings.HasPrefix(string(data), head) {
+			t.Errorf("%s does not start with %q", spec.ValuesFile, head)
+		}
+	}
+	got, err := filepath.Glob(filepath.Join(root, "charts", "envoy-example", "ci", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("the chart's ci/ holds %v, the modes' files are %v", got, want)
 	}
 }
 

@@ -42,7 +42,7 @@ admin:
   # Loopback only: the admin can drain and stop Envoy. Probes use the
   # readiness listener on 15021 instead.
   address:
-    socket_address: { address: 127.0.0.1, port_value: 9901 }
+    socket_address: { address: 127.0.0.1, port_value: {{ include "envoy-example.port" (list .root "envoyAdmin") }} }
 
 # The admin runtime layer: POST /runtime_modify on this Envoy's admin changes
 # runtime keys of this Envoy alone, e.g. fault.http.abort.abort_percent to
@@ -72,7 +72,7 @@ stats_sinks:
   typed_config:
     "@type": type.googleapis.com/envoy.config.metrics.v3.StatsdSink
     address:
-      socket_address: { protocol: UDP, address: 127.0.0.1, port_value: 9125 }
+      socket_address: { protocol: UDP, address: 127.0.0.1, port_value: {{ include "envoy-example.port" (list .root "statsd") }} }
     prefix: envoy.{{ $name }}
 {{- else }}
 
@@ -96,7 +96,7 @@ and once it drains). Nothing else of the admin is reachable here.
 {{- define "envoy-example.envoy.readinessListener" -}}
 - name: readiness
   address:
-    socket_address: { address: 0.0.0.0, port_value: 15021 }
+    socket_address: { address: 0.0.0.0, port_value: {{ include "envoy-example.port" (list .root "envoyReady") }} }
   filter_chains:
   - filters:
     - name: envoy.filters.network.http_connection_manager
@@ -186,7 +186,7 @@ admin's other pages can drain or stop Envoy.
 {{- define "envoy-example.envoy.prometheusStatsListener" -}}
 - name: prometheus_stats
   address:
-    socket_address: { address: 0.0.0.0, port_value: 15090 }
+    socket_address: { address: 0.0.0.0, port_value: {{ include "envoy-example.port" (list .root "envoyStats") }} }
   filter_chains:
   - filters:
     - name: envoy.filters.network.http_connection_manager
@@ -268,7 +268,7 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
     - lb_endpoints:
       - endpoint:
           address:
-            socket_address: { address: {{ include "envoy-example.serviceFQDN" (dict "root" $root "component" $callee.name) }}, port_value: 8080 }
+            socket_address: { address: {{ include "envoy-example.serviceFQDN" (dict "root" $root "component" $callee.name) }}, port_value: {{ include "envoy-example.port" (list $root "service") }} }
           {{- if $callee.healthCheck }}
           # Health checks ask the {{ $callee.name }} app's {{ $callee.healthCheck.path }} on its ops port
           # (503 while it drains).
@@ -330,7 +330,7 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
     - lb_endpoints:
       - endpoint:
           address:
-            socket_address: { address: {{ include "envoy-example.serviceFQDN" (dict "root" .root "component" "jaeger-zipkin") }}, port_value: 9411 }
+            socket_address: { address: {{ include "envoy-example.serviceFQDN" (dict "root" .root "component" "jaeger-zipkin") }}, port_value: {{ include "envoy-example.port" (list .root "zipkin") }} }
 {{- end }}
 
 {{/* The admin on loopback, for the readiness and stats listeners. */}}
@@ -344,7 +344,7 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
     - lb_endpoints:
       - endpoint:
           address:
-            socket_address: { address: 127.0.0.1, port_value: 9901 }
+            socket_address: { address: 127.0.0.1, port_value: {{ include "envoy-example.port" (list .root "envoyAdmin") }} }
 {{- end }}
 
 {{/*

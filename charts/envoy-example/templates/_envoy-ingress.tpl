@@ -25,7 +25,7 @@ static_resources:
   - name: ingress
     # The front door: every request from outside starts its trace here.
     address:
-      socket_address: { address: 0.0.0.0, port_value: 8080 }
+      socket_address: { address: 0.0.0.0, port_value: {{ include "envoy-example.port" (list $root "service") }} }
     # Inbound, so that the drain at shutdown (drain_listeners?inboundonly)
     # stops this listener.
     traffic_direction: INBOUND

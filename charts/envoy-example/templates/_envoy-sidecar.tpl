@@ -29,7 +29,7 @@ static_resources:
   - name: inbound
     # Traffic to this pod (the Service port) goes to the app on 127.0.0.1:9090.
     address:
-      socket_address: { address: 0.0.0.0, port_value: 8080 }
+      socket_address: { address: 0.0.0.0, port_value: {{ include "envoy-example.port" (list $root "service") }} }
     # Inbound, so that the drain at shutdown (drain_listeners?inboundonly)
     # stops this listener and leaves the egress one to the exiting app.
     traffic_direction: INBOUND
@@ -93,7 +93,7 @@ static_resources:
     # {{ $role.name }} calls no other service: no routes, every call gets a 404.
     {{- end }}
     address:
-      socket_address: { address: 127.0.0.1, port_value: 7070 }
+      socket_address: { address: 127.0.0.1, port_value: {{ include "envoy-example.port" (list $root "egress") }} }
     traffic_direction: OUTBOUND
     filter_chains:
     - filters:
@@ -149,7 +149,7 @@ static_resources:
       - lb_endpoints:
         - endpoint:
             address:
-              socket_address: { address: 127.0.0.1, port_value: 9090 }
+              socket_address: { address: 127.0.0.1, port_value: {{ include "envoy-example.port" (list $root "app") }} }
     {{- if $grpc }}
     {{- include "envoy-example.envoy.http2" $ctx | nindent 4 }}
     {{- end }}

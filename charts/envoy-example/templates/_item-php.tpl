@@ -30,7 +30,7 @@ Call with (dict "root" $ "native" true).
   # tcpSocket probe (which dials the pod IP).
   startupProbe:
     exec:
-      command: ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9000"]
+      command: ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/{{ include "envoy-example.port" (list .root "phpFpm") }}"]
     periodSeconds: 1
     failureThreshold: 30
   {{- else }}
@@ -45,7 +45,7 @@ Call with (dict "root" $ "native" true).
           - -c
           - |
             for ((i = 0; i < {{ include "envoy-example.appExitWaitSeconds" .root }}; i++)); do
-              (exec 4<>/dev/tcp/127.0.0.1/9091) 2>/dev/null || break
+              (exec 4<>/dev/tcp/127.0.0.1/{{ include "envoy-example.port" (list .root "appOps") }}) 2>/dev/null || break
               read -rt 1 <> <(:) || :
             done
   {{- end }}

@@ -17,7 +17,7 @@ extensions:
   healthcheckv2:
     use_v2: true
     http:
-      endpoint: 0.0.0.0:13133
+      endpoint: 0.0.0.0:{{ include "envoy-example.port" (list . "jaegerHealth") }}
   jaeger_storage:
     backends:
       memstore:
@@ -27,11 +27,11 @@ extensions:
     storage:
       traces: memstore
     http:
-      endpoint: 0.0.0.0:16686
+      endpoint: 0.0.0.0:{{ include "envoy-example.port" (list . "jaegerQuery") }}
 receivers:
   # Envoy's Zipkin tracer posts JSON spans to /api/v2/spans here.
   zipkin:
-    endpoint: 0.0.0.0:9411
+    endpoint: 0.0.0.0:{{ include "envoy-example.port" (list . "zipkin") }}
 processors:
   batch: {}
 exporters:

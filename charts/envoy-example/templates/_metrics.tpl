@@ -290,7 +290,7 @@ datasources:{{ if not (or .Values.prometheus.enabled .Values.jaeger.enabled) }} 
   uid: prometheus
   type: prometheus
   access: proxy
-  url: http://{{ include "envoy-example.serviceFQDN" (dict "root" . "component" "prometheus") }}:9090
+  url: http://{{ include "envoy-example.serviceFQDN" (dict "root" . "component" "prometheus") }}:{{ include "envoy-example.port" (list . "prometheus") }}
   isDefault: true
   jsonData:
     # $__rate_interval is at least four scrapes.
@@ -301,6 +301,6 @@ datasources:{{ if not (or .Values.prometheus.enabled .Values.jaeger.enabled) }} 
   uid: jaeger
   type: jaeger
   access: proxy
-  url: http://{{ include "envoy-example.serviceFQDN" (dict "root" . "component" "jaeger-query") }}:16686
+  url: http://{{ include "envoy-example.serviceFQDN" (dict "root" . "component" "jaeger-query") }}:{{ include "envoy-example.port" (list . "jaegerQuery") }}
 {{- end }}
 {{- end }}

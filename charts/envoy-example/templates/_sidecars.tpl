@@ -30,13 +30,13 @@ starts only once Envoy is ready.
   args:
     - --statsd.mapping-config=/etc/statsd-exporter/mapping.yaml
     # Envoy in this pod is the only sender.
-    - --statsd.listen-udp=127.0.0.1:9125
+    - --statsd.listen-udp=127.0.0.1:{{ include "envoy-example.port" (list $root "statsd") }}
     - --statsd.listen-tcp=
-    - --web.listen-address=:9102
+    - --web.listen-address=:{{ include "envoy-example.port" (list $root "statsdMetrics") }}
     - --log.level={{ $statsd.logLevel }}
   ports:
     - name: statsd-metrics
-      containerPort: 9102
+      containerPort: {{ include "envoy-example.port" (list $root "statsdMetrics") }}
       protocol: TCP
   readinessProbe:
     httpGet: { path: /, port: statsd-metrics }
@@ -85,15 +85,15 @@ starts only once Envoy is ready.
   ports:
     # The Service port: named for the protocol behind it.
     - name: {{ (include "envoy-example.role" . | fromJson).protocol }}
-      containerPort: 8080
+      containerPort: {{ include "envoy-example.port" (list $root "service") }}
       protocol: TCP
     - name: envoy-ready
-      containerPort: 15021
+      containerPort: {{ include "envoy-example.port" (list $root "envoyReady") }}
       protocol: TCP
     {{- if eq $root.Values.metrics.mode "prometheus" }}
     # Prometheus scrapes GET /stats/prometheus here (the stats listener).
     - name: envoy-prom
-      containerPort: 15090
+      containerPort: {{ include "envoy-example.port" (list $root "envoyStats") }}
       protocol: TCP
     {{- end }}
   {{- if .native }}
@@ -125,7 +125,7 @@ starts only once Envoy is ready.
             # Bash alone (no sleep binary): a read that times out.
             pause() { read -rt "$1" <> <(:) || :; }
             post() {
-              exec 3<>/dev/tcp/127.0.0.1/9901 || return 0
+              exec 3<>/dev/tcp/127.0.0.1/{{ include "envoy-example.port" (list $root "envoyAdmin") }} || return 0
               printf 'POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n' "$1" >&3
               while read -r -u 3 _; do :; done
               exec 3<&-
@@ -136,7 +136,7 @@ starts only once Envoy is ready.
             pause {{ $root.Values.rollout.ingressDrainDelaySeconds }}
             {{- else }}
             for ((i = 0; i < {{ include "envoy-example.appExitWaitSeconds" $root }}; i++)); do
-              (exec 4<>/dev/tcp/127.0.0.1/9091) 2>/dev/null || break
+              (exec 4<>/dev/tcp/127.0.0.1/{{ include "envoy-example.port" (list $root "appOps") }}) 2>/dev/null || break
               pause 1
             done
             {{- end }}
@@ -191,11 +191,12 @@ checksum/statsd-mapping: {{ include "envoy-example.statsdMapping" .root | sha256
 
 {{/*
 How long a plain-container Envoy waits for its app to exit before it drains:
-the app's drain delay and its --shutdown-timeout (10s). A native sidecar's
-preStop runs once the app has exited, so it does not wait at all.
+the app's drain delay (--drain-delay) and its --shutdown-timeout, both given
+to the app from rollout. A native sidecar's preStop runs once the app has
+exited, so it does not wait at all.
 */}}
 {{- define "envoy-example.appExitWaitSeconds" -}}
-{{- add .Values.rollout.appDrainDelaySeconds 10 }}
+{{- add .Values.rollout.appDrainDelaySeconds .Values.rollout.appShutdownTimeoutSeconds }}
 {{- end }}
 
 {{/*

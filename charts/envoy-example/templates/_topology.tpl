@@ -19,6 +19,8 @@ code calls user and order, order's calls item.
                listener (127.0.0.1:7070). The app gets one flag per callee,
                --<callee>-addr; its Envoy gets one cluster per callee, and
                health-checks only those.
+  seeded       the app serves generated data: it gets --seed-scale, the one
+               seedScale of values.yaml (the seeded apps must agree on it).
 
 ingress is the one caller from outside the mesh: an Envoy without an app.
 */}}
@@ -28,18 +30,21 @@ ingress:
   calls: [frontend]
 frontend:
   protocol: http
-  healthCheck: { path: /readyz, port: 9091 }
+  healthCheck: { path: /readyz, port: {{ include "envoy-example.port" (list . "appOps") }} }
   calls: [user, order]
 user:
   protocol: grpc
+  seeded: true
   grpcService: user.v1.UserService
   calls: []
 order:
   protocol: grpc
+  seeded: true
   grpcService: order.v1.OrderService
   calls: [item]
 item:
   protocol: grpc
+  seeded: true
   grpcService: item.v1.ItemService
   calls: []
 {{- end }}

@@ -214,7 +214,10 @@ func (pg *page) howMeasured() {
 			what = spec.What
 		}
 		set := "no values set"
-		if len(rel.Set) > 0 {
+		switch {
+		case rel.ValuesFile != "":
+			set = "`-f " + rel.ValuesFile + "`"
+		case len(rel.Set) > 0: // results from before the modes were values files
 			set = "`" + strings.Join(rel.Set, "`, `") + "`"
 		}
 		p("  - `%s` (namespace `%s`; %s) — %s. Measured in the %s.\n", rel.Mode, rel.Namespace, set, what, phaseList(rel.Phases))
@@ -360,7 +363,7 @@ func (pg *page) growth() {
 	if pts := Points(pg.r, PhaseSeed); len(pts) > 0 {
 		p("\n## Growth with the seed data\n\n")
 		p("![p90 latency against seed scale](%s)\n\n", SeedPNG)
-		p("Concurrency %d, user at 1 replica; `services.{user,order,item}.seedScale` multiplies the generated data.\n\n", s.SeedConcurrency)
+		p("Concurrency %d, user at 1 replica; `seedScale` multiplies the generated data of user, order and item.\n\n", s.SeedConcurrency)
 		p("| seed scale | mode | response KB | requests/s | p50 ms | p90 ms | p99 ms | RPCs per request | errors |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, pt := range pts {
 			p("| %d× | %s | %s | %s | %s | %s | %s | %s | %d |\n", pt.SeedScale, pt.Mode, num(pt.ResponseKB, 1), num(pt.RPS, 0), num(pt.P50, 2), num(pt.P90, 2), num(pt.P99, 2), num(pt.RPCsPerRequest, 2), pt.Errors)

@@ -97,11 +97,11 @@ func syntheticModes() *Results {
 		addRun(r, PhaseSeed, MeshPHP, 1, 4, s, 1, 800/float64(s), 4*float64(s))
 	}
 	r.Settings.Releases = []Release{
-		{Mode: Mesh, Namespace: "bench-mesh", Phases: []string{PhaseConcurrency, PhaseSeed, PhaseReplicas}},
-		{Mode: MeshPrometheus, Namespace: "bench-mesh-prometheus", Set: []string{"metrics.mode=prometheus"}, Phases: []string{PhaseConcurrency}},
-		{Mode: MeshPlaintext, Namespace: "bench-mesh-plaintext", Set: []string{"mtls.enabled=false"}, Phases: []string{PhaseConcurrency}},
-		{Mode: MeshPHP, Namespace: "bench-mesh-php", Set: []string{"services.item.implementation=php"}, Phases: []string{PhaseSeed}},
-		{Mode: Bypass, Namespace: "bench-bypass", Set: []string{"sidecars.enabled=false"}, Phases: []string{PhaseConcurrency, PhaseSeed, PhaseReplicas}},
+		{Mode: Mesh, Namespace: "bench-mesh", ValuesFile: ModeValues(Mesh), Phases: []string{PhaseConcurrency, PhaseSeed, PhaseReplicas}},
+		{Mode: MeshPrometheus, Namespace: "bench-mesh-prometheus", ValuesFile: ModeValues(MeshPrometheus), Phases: []string{PhaseConcurrency}},
+		{Mode: MeshPlaintext, Namespace: "bench-mesh-plaintext", ValuesFile: ModeValues(MeshPlaintext), Phases: []string{PhaseConcurrency}},
+		{Mode: MeshPHP, Namespace: "bench-mesh-php", ValuesFile: ModeValues(MeshPHP), Phases: []string{PhaseSeed}},
+		{Mode: Bypass, Namespace: "bench-bypass", ValuesFile: ModeValues(Bypass), Phases: []string{PhaseConcurrency, PhaseSeed, PhaseReplicas}},
 	}
 	return r
 }
@@ -352,7 +352,7 @@ func TestWriteReportAndPlots(t *testing.T) {
 		"33% / 33% / 33%",
 		"![latency against concurrency, by mode](latency.png)",
 		"5 releases of the chart at once",
-		"`mesh-php` (namespace `bench-mesh-php`; `services.item.implementation=php`)",
+		"`mesh-php` (namespace `bench-mesh-php`; `-f charts/envoy-example/ci/mesh-php-values.yaml`)",
 		"| 1 | mesh-prometheus | 518 | 2.50 | 4.50 | 6.50 |",
 		"| 1 | mesh-prometheus | 518 | 1.543 | 0.617 | n/a |",
 		"| 4 | mesh-plaintext |",
@@ -446,5 +446,44 @@ func TestMTLSNoiseSentence(t *testing.T) {
 	}
 	if item := inShortItem(t, r, "mTLS."); !strings.Contains(item, noise) {
 		t.Fatalf("signs differ between levels, yet no noise sentence:\n%s", item)
+	}
+}
+
+// Results from before the modes were values files name each release's
+// --set values ("Set"): they still load, and the report shows them.
+func TestResultsWithSetStillLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ResultsFile)
+	r := syntheticModes()
+	for i := range r.Settings.Releases {
+		rel := &r.Settings.Releases[i]
+		rel.ValuesFile = ""
+		if rel.Mode == MeshPHP {
+			rel.Set = []string{"services.item.implementation=php"}
+		}
+	}
+	if err := r.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"Set": [`) || strings.Contains(string(data), `"ValuesFile"`) {
+		t.Fatalf("old-style results.json:\n%s", data)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(dir, back); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "`mesh-php` (namespace `bench-mesh-php`; `services.item.implementation=php`)"; !strings.Contains(string(md), want) {
+		t.Errorf("report lacks %q", want)
 	}
 }

@@ -14,9 +14,10 @@ import (
 	"github.com/envoy-example/envoy-example/internal/fortio"
 )
 
-// Modes: each a release of the chart with some values set. Results from
-// before the mode table (results.json of two releases) hold only Mesh and
-// Bypass.
+// Modes: each a release of the chart with its values file,
+// charts/envoy-example/ci/<mode>-values.yaml (ModeValues), the same files
+// the chart tests and the e2e install. Results from before the mode table
+// (results.json of two releases) hold only Mesh and Bypass.
 const (
 	// Mesh: the chart's defaults (sidecars, statsd metrics, and mTLS once
 	// the chart has it).
@@ -34,21 +35,28 @@ const (
 // ModeSpec is one way to install the chart that the bench can measure.
 type ModeSpec struct {
 	Name string
-	// Set are the --set values of its release besides Settings.Values.
-	Set []string
+	// ValuesFile is the values file of its release besides
+	// Settings.Values, relative to the repository root (ModeValues).
+	ValuesFile string
 	// What says in markdown what its release is.
 	What string
 }
 
+// ModeValues is the values file of a mode, relative to the repository
+// root: the chart's ci/<mode>-values.yaml, headed by what the mode is.
+func ModeValues(mode string) string {
+	return "charts/envoy-example/ci/" + mode + "-values.yaml"
+}
+
 // ModeTable lists the modes in the order the tables and plots show them.
 var ModeTable = []ModeSpec{
-	{Mesh, nil, "the chart's defaults: every service pod with its Envoy and statsd_exporter sidecars (`metrics.mode=statsd`)"},
-	{MeshPrometheus, []string{"metrics.mode=prometheus"},
+	{Mesh, ModeValues(Mesh), "the chart's defaults: every service pod with its Envoy and statsd_exporter sidecars (`metrics.mode=statsd`)"},
+	{MeshPrometheus, ModeValues(MeshPrometheus),
 		"no statsd_exporter anywhere; each Envoy serves its own `GET /stats/prometheus`"},
-	{MeshPlaintext, []string{"mtls.enabled=false"}, "the mesh without mutual TLS between the sidecars"},
-	{MeshPHP, []string{"services.item.implementation=php"},
+	{MeshPlaintext, ModeValues(MeshPlaintext), "the mesh without mutual TLS between the sidecars"},
+	{MeshPHP, ModeValues(MeshPHP),
 		"item is the legacy PHP application under PHP-FPM behind its gRPC-to-FastCGI bridge (the php-fpm container counts as app)"},
-	{Bypass, []string{"sidecars.enabled=false"},
+	{Bypass, ModeValues(Bypass),
 		"no sidecars: each app serves the Service port itself and dials its peers' headless Services with gRPC's DNS resolver"},
 }
 
@@ -133,8 +141,12 @@ type Settings struct {
 type Release struct {
 	Mode      string
 	Namespace string
-	Set       []string
-	Phases    []string
+	// ValuesFile is the mode's values file (ModeSpec.ValuesFile).
+	ValuesFile string `json:",omitempty"`
+	// Set are the --set values of the mode in results from before the
+	// modes were values files; empty since.
+	Set    []string `json:",omitempty"`
+	Phases []string
 }
 
 // Releases gives the releases of r: as recorded, or else (older results)
@@ -157,7 +169,7 @@ func (r *Results) Releases() []Release {
 	var out []Release
 	for _, m := range modes {
 		spec, _ := Spec(m)
-		out = append(out, Release{Mode: m, Namespace: "bench-" + m, Set: spec.Set, Phases: phases[m]})
+		out = append(out, Release{Mode: m, Namespace: "bench-" + m, ValuesFile: spec.ValuesFile, Phases: phases[m]})
 	}
 	return out
 }
