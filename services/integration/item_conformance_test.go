@@ -16,9 +16,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	itemv1 "github.com/envoy-example/envoy-example/protos/item/v1"
-	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/integration/phpfpmtest"
 	"github.com/envoy-example/envoy-example/services/integration/testmesh"
+	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/internal/validate"
 	"github.com/envoy-example/envoy-example/services/item-bridge/bridge"
 	"github.com/envoy-example/envoy-example/services/item/itemservice"

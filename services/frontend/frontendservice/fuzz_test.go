@@ -15,10 +15,10 @@ import (
 
 	"github.com/envoy-example/envoy-example/services/frontend/frontendservice"
 	"github.com/envoy-example/envoy-example/services/frontend/report"
+	"github.com/envoy-example/envoy-example/services/integration/testmesh"
 	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
 	"github.com/envoy-example/envoy-example/services/internal/opsserver"
-	"github.com/envoy-example/envoy-example/services/integration/testmesh"
 
 	orderv1 "github.com/envoy-example/envoy-example/protos/order/v1"
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"

@@ -24,9 +24,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/envoy-example/envoy-example/services/frontend/frontendservice"
+	"github.com/envoy-example/envoy-example/services/integration/logtest"
 	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
-	"github.com/envoy-example/envoy-example/services/integration/logtest"
 	"github.com/envoy-example/envoy-example/services/item/itemservice"
 	"github.com/envoy-example/envoy-example/services/order/orderservice"
 	"github.com/envoy-example/envoy-example/services/user/userservice"

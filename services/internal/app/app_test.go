@@ -15,8 +15,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
-	"github.com/envoy-example/envoy-example/services/internal/logging"
 	"github.com/envoy-example/envoy-example/services/integration/logtest"
+	"github.com/envoy-example/envoy-example/services/internal/logging"
 )
 
 // blockingUsers answers GetUser only once released, to hold a call in

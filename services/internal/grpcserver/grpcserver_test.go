@@ -17,9 +17,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
+	"github.com/envoy-example/envoy-example/services/integration/logtest"
 	"github.com/envoy-example/envoy-example/services/internal/faults"
 	"github.com/envoy-example/envoy-example/services/internal/logging"
-	"github.com/envoy-example/envoy-example/services/integration/logtest"
 )
 
 // panickyUsers panics in GetUser, as a bug would.

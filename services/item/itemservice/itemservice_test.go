@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	itemv1 "github.com/envoy-example/envoy-example/protos/item/v1"
-	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/integration/testmesh"
+	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/internal/validate"
 	"github.com/envoy-example/envoy-example/services/item/itemservice"
 )

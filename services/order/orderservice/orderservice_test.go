@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	orderv1 "github.com/envoy-example/envoy-example/protos/order/v1"
-	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/integration/testmesh"
+	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/item/itemservice"
 	"github.com/envoy-example/envoy-example/services/order/orderservice"
 )

@@ -9,8 +9,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	userv1 "github.com/envoy-example/envoy-example/protos/user/v1"
-	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/integration/testmesh"
+	"github.com/envoy-example/envoy-example/services/internal/app"
 	"github.com/envoy-example/envoy-example/services/user/userservice"
 )
 
