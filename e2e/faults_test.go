@@ -29,8 +29,8 @@ func tourState() map[string]string {
 // Prometheus, and one request's trace shows item answering it twice.
 func abortsAbsorbedStep(t *testing.T, r *release) {
 	r.ensure(t, tourState())
-	prom := r.forwardTo(t, "prometheus", 9090)
-	jaegerAddr := r.forwardTo(t, "jaeger", 16686)
+	prom := r.forwardTo(t, "prometheus", port("prometheus"))
+	jaegerAddr := r.forwardTo(t, "jaeger", port("jaegerQuery"))
 	r.change(t, "--set", "faults.item.abort.percent=30")
 	r.underLoad(t, "tour 1: 30% of item's calls aborted (UNAVAILABLE)", func(t *testing.T) {
 		time.Sleep(30 * time.Second)
@@ -105,14 +105,14 @@ func onePodEjectedStep(t *testing.T, r *release) {
 		t.Fatalf("item pods: %v (%d, want 2)", err, len(items))
 	}
 	bad := items[0].Name
-	badAdmin := forward(t, r.ctx, r.k, r.s.namespace, bad, 9901)
+	badAdmin := forward(t, r.ctx, r.k, r.s.namespace, bad, port("envoyAdmin"))
 	callers, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector("order"))
 	if err != nil || len(callers) == 0 {
 		t.Fatalf("order pods: %v (%d)", err, len(callers))
 	}
 	var orderAdmins []string
 	for _, p := range callers {
-		orderAdmins = append(orderAdmins, forward(t, r.ctx, r.k, r.s.namespace, p.Name, 9901))
+		orderAdmins = append(orderAdmins, forward(t, r.ctx, r.k, r.s.namespace, p.Name, port("envoyAdmin")))
 	}
 	ejected := func() (int64, error) {
 		var sum int64
@@ -184,7 +184,7 @@ func slowOrderStep(t *testing.T, r *release) {
 		t.Fatalf("order pods: %v (%d, want 2)", err, len(orders))
 	}
 	slow := orders[0].Name
-	slowAdmin := forward(t, r.ctx, r.k, r.s.namespace, slow, 9901)
+	slowAdmin := forward(t, r.ctx, r.k, r.s.namespace, slow, port("envoyAdmin"))
 	v := r.measure(t, "tour 3: one of 2 order pods held 3s per call", func(t *testing.T) {
 		for _, kv := range [][2]string{{"fault.http.delay.fixed_duration_ms", "3000"}, {"fault.http.delay.fixed_delay_percent", "100"}} {
 			if err := envoyproc.RuntimeModify(slowAdmin, kv[0], kv[1]); err != nil {

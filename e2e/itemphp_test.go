@@ -43,7 +43,7 @@ func itemPHPStep(t *testing.T, r *release) {
 	}
 
 	ingress = r.ingress(t)
-	jaegerAddr := r.forwardTo(t, "jaeger", 16686)
+	jaegerAddr := r.forwardTo(t, "jaeger", port("jaegerQuery"))
 	requestID := fmt.Sprintf("e2e-php-after-%d", time.Now().UnixNano())
 	code, phpReport, err := rawGet(ingress, requestID)
 	if err != nil || code != 200 {

@@ -5,11 +5,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/envoy-example/envoy-example/charts/render"
 	"github.com/envoy-example/envoy-example/internal/kube"
 )
 
@@ -67,3 +69,24 @@ func eventually(t *testing.T, ctx context.Context, within time.Duration, what st
 		time.Sleep(2 * time.Second)
 	}
 }
+
+// port is the chart's port called name (charts/envoy-example/ports.yaml,
+// read through render.Ports), so that the e2e reaches the ports the
+// templates render rather than numbers of its own.
+func port(name string) int {
+	chartPortsOnce.Do(func() { chartPorts, chartPortsErr = render.Ports() })
+	if chartPortsErr != nil {
+		panic(fmt.Sprintf("e2e: the chart's ports: %v", chartPortsErr))
+	}
+	p, ok := chartPorts[name]
+	if !ok {
+		panic(fmt.Sprintf("e2e: the chart names no port %q (charts/envoy-example/ports.yaml)", name))
+	}
+	return int(p)
+}
+
+var (
+	chartPortsOnce sync.Once
+	chartPorts     map[string]int32
+	chartPortsErr  error
+)

@@ -52,7 +52,7 @@ func metricsToPrometheus(t *testing.T, r *release) {
 
 	// Before: statsd mode, with the history of every step so far.
 	stopTrickle := backgroundLoad(r.ingress(t), 2)
-	prom := r.forwardTo(t, "prometheus", 9090)
+	prom := r.forwardTo(t, "prometheus", port("prometheus"))
 	checkPanels(t, r, prom, panels, "statsd")
 	var statsd map[string][]string
 	eventually(t, r.ctx, 3*time.Minute, "the four queries with every hop in statsd mode", func() error {
@@ -70,7 +70,7 @@ func metricsToPrometheus(t *testing.T, r *release) {
 	// Envoy's native endpoint: check that, then compare.
 	stopTrickle = backgroundLoad(r.ingress(t), 2)
 	defer stopTrickle()
-	prom = r.forwardTo(t, "prometheus", 9090)
+	prom = r.forwardTo(t, "prometheus", port("prometheus"))
 	envoys := 0
 	for _, c := range workloads {
 		pods, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector(c))
@@ -84,14 +84,14 @@ func metricsToPrometheus(t *testing.T, r *release) {
 		}
 		envoys += len(pods)
 	}
-	eventually(t, r.ctx, 2*time.Minute, fmt.Sprintf("Prometheus scraping %d Envoys on 15090 and nothing on 9102", envoys), func() error {
+	eventually(t, r.ctx, 2*time.Minute, fmt.Sprintf("Prometheus scraping %d Envoys on %d and nothing on %d", envoys, port("envoyStats"), port("statsdMetrics")), func() error {
 		targets, err := promSeries(r.ctx, prom, `up{job="envoy"} == 1`)
 		if err != nil {
 			return err
 		}
 		native := 0
 		for _, l := range targets {
-			if !strings.HasSuffix(l["instance"], ":15090") {
+			if !strings.HasSuffix(l["instance"], fmt.Sprintf(":%d", port("envoyStats"))) {
 				return fmt.Errorf("target %s is not Envoy's native stats port", l["instance"])
 			}
 			native++
@@ -101,7 +101,7 @@ func metricsToPrometheus(t *testing.T, r *release) {
 		}
 		return nil
 	})
-	t.Logf("Prometheus scrapes %d Envoys on their native stats port 15090; no statsd_exporter left", envoys)
+	t.Logf("Prometheus scrapes %d Envoys on their native stats port %d; no statsd_exporter left", envoys, port("envoyStats"))
 
 	eventually(t, r.ctx, 3*time.Minute, "the four queries answering with the series of statsd mode", func() error {
 		native, err := fourQuerySeries(r.ctx, prom)

@@ -58,7 +58,7 @@ func mtlsRenewalStep(t *testing.T, r *release) {
 			t.Fatal(err)
 		}
 		for _, p := range pods {
-			e := &envoyCert{pod: p, component: c, admin: forward(t, r.ctx, r.k, r.s.namespace, p.Name, 9901)}
+			e := &envoyCert{pod: p, component: c, admin: forward(t, r.ctx, r.k, r.s.namespace, p.Name, port("envoyAdmin"))}
 			if e.before, err = servedSerial(e.admin); err != nil {
 				t.Fatalf("%s: %v", p.Name, err)
 			}
@@ -119,7 +119,7 @@ func mtlsRefusedStep(t *testing.T, r *release) {
 		t.Fatalf("user pods: %v (%d)", err, len(pods))
 	}
 	user := pods[0]
-	for _, target := range []string{"http://" + user.Status.PodIP + ":8080/", "https://" + user.Status.PodIP + ":8080/"} {
+	for _, target := range []string{fmt.Sprintf("http://%s:%d/", user.Status.PodIP, port("service")), fmt.Sprintf("https://%s:%d/", user.Status.PodIP, port("service"))} {
 		codes, err := fortioOnce(r.ctx, r.load(t), target)
 		if err != nil {
 			t.Fatal(err)
@@ -130,12 +130,12 @@ func mtlsRefusedStep(t *testing.T, r *release) {
 		t.Logf("the fortio pod (no certificate) calling %s: every call refused %v", target, codes)
 	}
 
-	admin := forward(t, r.ctx, r.k, r.s.namespace, user.Name, 9901)
+	admin := forward(t, r.ctx, r.k, r.s.namespace, user.Name, port("envoyAdmin"))
 	deniedBefore, err := envoyproc.Stat(admin, "http.inbound.rbac.denied")
 	if err != nil {
 		deniedBefore = 0 // Envoy has no such stat until the first denial
 	}
-	inbound := forward(t, r.ctx, r.k, r.s.namespace, user.Name, 8080)
+	inbound := forward(t, r.ctx, r.k, r.s.namespace, user.Name, port("service"))
 	userCert, _, _, err := secretKeyPair(r.ctx, r.k, r.s.namespace, r.s.release+"-user-mtls")
 	if err != nil || len(userCert.URIs) != 1 {
 		t.Fatalf("user's certificate: %v (URIs %v)", err, userCert.URIs)
@@ -173,7 +173,7 @@ func mtlsOffAndOnStep(t *testing.T, r *release) {
 		if err != nil || len(pods) == 0 {
 			t.Fatalf("user pods: %v (%d)", err, len(pods))
 		}
-		return "http://" + pods[0].Status.PodIP + ":8080/"
+		return fmt.Sprintf("http://%s:%d/", pods[0].Status.PodIP, port("service"))
 	}
 	off := r.measure(t, "mTLS on -> off (helm upgrade, 2 pods)", func(t *testing.T) {
 		r.change(t, r.ciValues(t, "mesh-plaintext-values.yaml")...)

@@ -260,7 +260,7 @@ func (r *release) forwardTo(t *testing.T, component string, port int) string {
 // upgrades replace the ingress pods.
 func (r *release) ingress(t *testing.T) string {
 	t.Helper()
-	return r.forwardTo(t, "ingress", 8080)
+	return r.forwardTo(t, "ingress", port("service"))
 }
 
 // fullReport is a full report as the ingress answers it: what a 200 of
@@ -302,7 +302,7 @@ func (r *release) fullReport(t *testing.T) *fullReport {
 func (r *release) load(t *testing.T) *loader {
 	t.Helper()
 	if r.loader == nil {
-		r.loader = newLoader(t, r.top, r.ctx, r.k, r.s.namespace, fmt.Sprintf("http://%s-ingress:8080/", r.s.release), r.fullReport(t))
+		r.loader = newLoader(t, r.top, r.ctx, r.k, r.s.namespace, fmt.Sprintf("http://%s-ingress:%d/", r.s.release, port("service")), r.fullReport(t))
 	}
 	return r.loader
 }

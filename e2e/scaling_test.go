@@ -28,7 +28,7 @@ func scaleUserUpStep(t *testing.T, r *release) {
 		t.Fatalf("frontend pods: %v (%d)", err, len(callers))
 	}
 	for _, p := range callers {
-		admin := forward(t, r.ctx, r.k, r.s.namespace, p.Name, 9901)
+		admin := forward(t, r.ctx, r.k, r.s.namespace, p.Name, port("envoyAdmin"))
 		eventually(t, r.ctx, 2*time.Minute, p.Name+"'s Envoy sees 3 healthy user endpoints", func() error {
 			hosts, err := envoyproc.HealthyHosts(admin, "user")
 			if err == nil && len(hosts) != 3 {

@@ -29,7 +29,7 @@ func reportStep(t *testing.T, r *release) {
 // 4-trace: one request's trace (one trace ID) has spans from every hop.
 func traceStep(t *testing.T, r *release) {
 	ingress := r.ingress(t)
-	jaegerAddr := r.forwardTo(t, "jaeger", 16686)
+	jaegerAddr := r.forwardTo(t, "jaeger", port("jaegerQuery"))
 	requestID := fmt.Sprintf("e2e-trace-%d", time.Now().UnixNano())
 	if _, _, err := getReport(ingress, requestID); err != nil {
 		t.Fatalf("GET / with x-request-id %s: %v", requestID, err)
@@ -52,7 +52,7 @@ func traceStep(t *testing.T, r *release) {
 // 5-metrics-per-hop: each query of the design (charts/queries) answers a
 // series for every hop of the mesh.
 func metricsPerHopStep(t *testing.T, r *release) {
-	prom := r.forwardTo(t, "prometheus", 9090)
+	prom := r.forwardTo(t, "prometheus", port("prometheus"))
 	// Keep a little traffic flowing so that rate() has two samples.
 	stop := backgroundLoad(r.ingress(t), 2)
 	defer stop()
