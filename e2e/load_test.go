@@ -46,7 +46,7 @@ type loader struct {
 	namespace string
 	pod       string
 	target    string
-	// full is the full report (its body's size, its shortest item name):
+	// full is the full report (its body, the text item's answer adds):
 	// a 200 answer whose body is shorter is a failed request too (judge).
 	full *fullReport
 	// bodyBytes is the body of a full answer as fortio counts it (size
@@ -202,15 +202,21 @@ type verdict struct {
 // the smallest body; and the smallest body is at most that bound plus the
 // headers' spread (HeaderSizes.Max - HeaderSizes.Min). Every full report
 // has exactly the same body (the seed data; step 18 compares them byte
-// for byte), and the headers of answers from the same ingress differ only
-// in the digits of x-envoy-upstream-service-time, a few bytes (a recorded
-// run: sizes 912-913, headers 243-244, body 669). The full body, as
+// for byte), while the headers differ: the digits of
+// x-envoy-upstream-service-time (a recorded steady run: sizes 912-913,
+// headers 243-244, body 669), and during a rolling upgrade headers such
+// as a draining Envoy's "connection: close"
+// (a run of step 9: headers 243-263). The full body, as
 // fortio counts it, is measured once by fortio itself (calibrate). The
 // run fails when Sizes.Min - HeaderSizes.Min < that full body (then the
 // smallest answer's body is shorter, for sure): that catches any body
-// shorter than a full one by more than the spread, and the spread must
-// stay below the shortest item name, so that a report missing any one
-// item name (or a user, or an order) cannot pass. (Comparing Sizes.Min,
+// shorter than a full one by more than the spread (a few bytes when
+// steady, some twenty when Envoys drain), and the spread must stay below
+// the text that item's answer adds (report.ItemText: order resolves every
+// item in one batch call), so that a report without item's answer, or
+// without a user's orders, cannot pass. A body short by less than the
+// spread would pass: report.Check, on the reports the steps fetch
+// themselves, reads every byte. (Comparing Sizes.Min,
 // headers included, with the body alone, as before, let through a body
 // missing up to the size of the headers, every item name among them.)
 func (l *loader) judge(res *result) verdict {
@@ -228,7 +234,7 @@ func (l *loader) judge(res *result) verdict {
 	v.codes = strings.Join(codes, ", ")
 	// Sizes mixes every answer, so with other codes it cannot tell.
 	if v.failed == 0 && res.Sizes.Count > 0 {
-		if why := shortBody(res.Sizes, res.headerSizes, l.bodyBytes, l.full.shortestName); why != "" {
+		if why := shortBody(res.Sizes, res.headerSizes, l.bodyBytes, l.full.itemText); why != "" {
 			v.failed++ // at least one, and fortio does not say how many
 			v.codes += "; " + why
 		}
@@ -238,14 +244,14 @@ func (l *loader) judge(res *result) verdict {
 
 // shortBody says why the answers' sizes do not show a full report in
 // every body, or "" when they do (judge explains the bounds).
-func shortBody(sizes, headers fortio.Histogram, want, shortestName int) string {
+func shortBody(sizes, headers fortio.Histogram, want, itemText int) string {
 	if headers.Count != sizes.Count {
 		return fmt.Sprintf("fortio recorded %d header sizes for %d answers: cannot tell the bodies' sizes", headers.Count, sizes.Count)
 	}
 	spread := int(headers.Max - headers.Min)
-	if spread >= shortestName {
-		return fmt.Sprintf("the answers' headers vary by %d bytes (%d-%d), not less than the shortest item name (%d): cannot tell a full report from one without a name",
-			spread, int(headers.Min), int(headers.Max), shortestName)
+	if spread >= itemText {
+		return fmt.Sprintf("the answers' headers vary by %d bytes (%d-%d), not less than the text item's answer adds (%d): cannot tell a full report from one without item's answer",
+			spread, int(headers.Min), int(headers.Max), itemText)
 	}
 	if smallest := int(sizes.Min - headers.Min); smallest < want {
 		return fmt.Sprintf("a 200 answer of %d bytes with %d-%d bytes of headers: a body of at most %d bytes, shorter than a full report (%d)",

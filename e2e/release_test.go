@@ -268,9 +268,9 @@ func (r *release) ingress(t *testing.T) string {
 type fullReport struct {
 	rep  report.Report
 	body []byte
-	// shortestName is the length of the shortest item name in it: a body
-	// that lacks any name is at least that much shorter.
-	shortestName int
+	// itemText is the bytes of text that item's answer adds to it
+	// (report.ItemText): a body without item's answer is that much shorter.
+	itemText int
 }
 
 // fullReport gets the report through the ingress, checks it
@@ -286,7 +286,7 @@ func (r *release) fullReport(t *testing.T) *fullReport {
 	eventually(t, r.ctx, time.Minute, "GET / through the ingress", func() error {
 		rep, body, err := getReport(ingress, "e2e-report")
 		if err == nil {
-			full = &fullReport{rep: rep, body: body, shortestName: rep.ShortestItemName()}
+			full = &fullReport{rep: rep, body: body, itemText: rep.ItemText()}
 		}
 		return err
 	})

@@ -48,19 +48,18 @@ func (r Report) Orders() int {
 	return n
 }
 
-// ShortestItemName is the length in bytes of the shortest item name in
-// the report (0 when it has no item): a report missing any one name is at
-// least that much shorter than the full one.
-func (r Report) ShortestItemName() int {
-	shortest := 0
+// ItemText is the bytes of text (names and descriptions) that item's
+// answer puts in the report. order resolves every item of a report in one
+// batch call to item, so a report without item's answer is at least that
+// much shorter than the full one.
+func (r Report) ItemText() int {
+	n := 0
 	for _, u := range r {
 		for _, o := range u.Orders {
 			for _, it := range o.Items {
-				if shortest == 0 || len(it.Name) < shortest {
-					shortest = len(it.Name)
-				}
+				n += len(it.Name) + len(it.Description)
 			}
 		}
 	}
-	return shortest
+	return n
 }
