@@ -143,7 +143,7 @@ CHART_COMPONENTS=envoy,statsd-exporter,jaeger,prometheus,pause
 # How long building them can take (progress_phase's HINT): they are built
 # from source, Jaeger and Prometheus the largest.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-CHART_COMPONENTS_HINT="several minutes when nothing is built yet (Jaeger and Prometheus from source)"
+CHART_COMPONENTS_HINT="several minutes when nothing is built yet: Jaeger and Prometheus come from source"
 
 # kind_bin: kind at the version tools/go.mod pins, built into .bin/ (the image
 # builder's --load kind and the scripts run `kind` from PATH).
