@@ -135,7 +135,7 @@ func TestSubstitute(t *testing.T) {
 	}
 }
 
-// The mesh dashboard is built on the README's four queries, unchanged.
+// The mesh dashboard is built on the four queries (charts/queries), unchanged.
 func TestMeshDashboardHasTheFourQueries(t *testing.T) {
 	qs, err := dashboards.Queries(load(t), dashboards.DefaultVars)
 	if err != nil {

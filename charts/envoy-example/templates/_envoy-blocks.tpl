@@ -46,7 +46,7 @@ admin:
 
 # The admin runtime layer: POST /runtime_modify on this Envoy's admin changes
 # runtime keys of this Envoy alone, e.g. fault.http.abort.abort_percent to
-# break one pod on purpose (README, "Break it on purpose").
+# break one pod on purpose (docs/faults.md).
 layered_runtime:
   layers:
   - name: admin
