@@ -20,13 +20,14 @@
 // release type, release_test.go: install, upgrade with flags or values
 // files, replicas, helm test, load, port-forwards). One file per theme:
 //
-//	install_test.go   1-install, 2-helm-test, 19-uninstall
+//	install_test.go   1-install, 2-helm-test, 20-uninstall
 //	traffic_test.go   3-report, 4-trace, 5-metrics-per-hop (every hop)
 //	scaling_test.go   6-9: scale user up and down, lose a pod, a rolling upgrade
 //	metrics_test.go   10: the switch to metrics.mode prometheus (docs/metrics-and-dashboards.md)
 //	mtls_test.go      11-13: certificate renewal, identities refused, mTLS off and on (docs/mutual-tls.md)
 //	faults_test.go    14-17: the fault tour (docs/faults.md)
 //	itemphp_test.go   18: item in PHP and back (docs/legacy-php-item.md)
+//	yourservice_test.go 19: a service of your own by values alone (docs/your-service.md)
 //
 // The first failing step stops the test: later steps need earlier ones.
 //
@@ -41,12 +42,12 @@
 // values (helm get values --all) and upgrades it into that state first
 // when it is not (a full run never needs to).
 //
-//	E2E_FROM=N        run steps N to 19 (N is the number before the dash)
+//	E2E_FROM=N        run steps N to 20 (N is the number before the dash)
 //	E2E_STEPS=4,16    run only these steps; ranges too: E2E_STEPS=14-18
 //	E2E_KEEP=1        keep the release (and namespace) when a step fails
 //
 // A run without step 1 never uninstalls on failure (the release was there
-// before it); E2E_FROM runs up to 19-uninstall, E2E_STEPS=14-18 keeps the
+// before it); E2E_FROM runs up to 20-uninstall, E2E_STEPS=14-18 keeps the
 // release at the end. Step 1 alone runs `make load-images`: after
 // rebuilding an image, load it (`make load-images LOAD=ctr`) before
 // resuming.
@@ -84,6 +85,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/envoy-example/envoy-example/charts/queries"
 	"github.com/envoy-example/envoy-example/internal/repo"
 )
 
@@ -124,7 +126,10 @@ var steps = []step{
 	{"17-tour-slow-order", slowOrderStep},
 	// The legacy item service (docs/legacy-php-item.md).
 	{"18-item-php-under-load", itemPHPStep},
-	{"19-uninstall", uninstallStep},
+	// A service of your own (docs/your-service.md), added by a values file
+	// in step 18's last roll, and removed.
+	{"19-your-service-under-load", yourServiceStep},
+	{"20-uninstall", uninstallStep},
 }
 
 // settings are read from the environment so that the same test runs
@@ -215,8 +220,8 @@ func TestStepTable(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ from, only, want string }{
-		{"", "", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19"},
-		{"14", "", "14 15 16 17 18 19"},
+		{"", "", "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20"},
+		{"14", "", "14 15 16 17 18 19 20"},
 		{"", "4,16", "4 16"},
 		{"", "14-18", "14 15 16 17 18"},
 		{"15", "4,14-16", "15 16"},
@@ -230,7 +235,7 @@ func TestStepTable(t *testing.T) {
 			t.Errorf("E2E_FROM=%q E2E_STEPS=%q: %v %v, want %s", tc.from, tc.only, names, err, tc.want)
 		}
 	}
-	for _, bad := range [][2]string{{"0", ""}, {"20", ""}, {"x", ""}, {"", "4,x"}, {"", "18-14"}, {"", "3-25"}} {
+	for _, bad := range [][2]string{{"0", ""}, {"21", ""}, {"x", ""}, {"", "4,x"}, {"", "18-14"}, {"", "3-25"}} {
 		if _, err := selectSteps(bad[0], bad[1]); err == nil {
 			t.Errorf("E2E_FROM=%q E2E_STEPS=%q accepted", bad[0], bad[1])
 		}
@@ -285,8 +290,14 @@ func runStep(t *testing.T, s step, r *release) {
 	}
 }
 
-// workloads are the Deployments of a release, by component.
-var workloads = []string{"ingress", "frontend", "user", "order", "item"}
+// The demo's path, read from the chart by readDemoPath before any step:
+// demoHops are the calls each query must answer a series for; workloads
+// the Deployments of the demo (ingress, frontend, user, order, item), whose
+// spans a report's trace holds.
+var (
+	demoHops  []queries.Hop
+	workloads []string
+)
 
 var deleteNow = metav1.DeleteOptions{}
 

@@ -189,7 +189,7 @@ func fourQuerySeries(ctx context.Context, prom string) (map[string][]string, err
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", q.Name, err)
 		}
-		if missing := queries.Missing(series); len(missing) > 0 {
+		if missing := queries.Missing(series, demoHops); len(missing) > 0 {
 			return nil, fmt.Errorf("%s: no series for %v", q.Name, missing)
 		}
 		for _, l := range series {

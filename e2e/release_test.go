@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/envoy-example/envoy-example/charts/render"
 	"github.com/envoy-example/envoy-example/internal/kube"
 	"github.com/envoy-example/envoy-example/services/frontend/report"
 )
@@ -43,7 +44,32 @@ type release struct {
 func newRelease(t *testing.T, ctx context.Context, s settings) *release {
 	t.Helper()
 	root := repoRoot(t)
+	readDemoPath(t, s)
 	return &release{ctx: ctx, k: connect(t), s: s, root: root, chart: filepath.Join(root, "charts", "envoy-example"), top: t}
+}
+
+// readDemoPath reads the demo's path from the chart, as its smoke test is
+// given it (render.DemoPath): the hops each query must answer for and the
+// services of a report's trace, which are also the workloads the steps
+// scale and roll. They come from the topology in values.yaml (with the
+// e2e's values files), not from a list here.
+func readDemoPath(t *testing.T, s settings) {
+	t.Helper()
+	var files []string
+	for _, f := range s.values {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(repoRoot(t), f)
+		}
+		files = append(files, f)
+	}
+	rel, err := render.Render(render.Options{Release: s.release, Namespace: s.namespace, ValuesFiles: files})
+	if err != nil {
+		t.Fatalf("the chart's render, for the demo's path: %v", err)
+	}
+	if demoHops, workloads, err = rel.DemoPath(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the demo's path: hops %v, workloads %v", demoHops, workloads)
 }
 
 // selector selects the pods of one component of the release.

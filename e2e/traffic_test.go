@@ -34,7 +34,7 @@ func traceStep(t *testing.T, r *release) {
 	if _, _, err := getReport(ingress, requestID); err != nil {
 		t.Fatalf("GET / with x-request-id %s: %v", requestID, err)
 	}
-	want := []string{"ingress", "frontend", "user", "order", "item"}
+	want := workloads
 	eventually(t, r.ctx, 2*time.Minute, "one trace of x-request-id "+requestID+" with spans of "+strings.Join(want, ", "), func() error {
 		traces, err := jaeger.Traces(r.ctx, httpClient, jaegerAddr, jaeger.ByRequestID(requestID, 5))
 		if err != nil {
@@ -62,10 +62,10 @@ func metricsPerHopStep(t *testing.T, r *release) {
 			if err != nil {
 				return err
 			}
-			if missing := queries.Missing(series); len(missing) > 0 {
+			if missing := queries.Missing(series, demoHops); len(missing) > 0 {
 				return fmt.Errorf("no series for %v", missing)
 			}
-			t.Logf("%s: %d series, every hop among them (%v)", q.Name, len(series), queries.Hops)
+			t.Logf("%s: %d series, every hop among them (%v)", q.Name, len(series), demoHops)
 			return nil
 		})
 	}
@@ -91,7 +91,12 @@ func getReport(addr, requestID string) (report.Report, []byte, error) {
 // rawGet sends GET / with an x-request-id and returns the status and body,
 // whatever they are.
 func rawGet(addr, requestID string) (int, string, error) {
-	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+	return rawGetPath(addr, "/", requestID)
+}
+
+// rawGetPath is rawGet of another path.
+func rawGetPath(addr, path, requestID string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
 	if err != nil {
 		return 0, "", err
 	}

@@ -2,10 +2,18 @@
 // and the hops of the mesh they must answer for. The chart's metrics
 // pipeline (Envoy -> statsd_exporter mapping -> Prometheus relabelling)
 // must answer each with a series labelled app and cluster for every hop
-// (Hops, checked by Missing); the chart tests parse the queries with
-// promtool and the helm test smoke checker runs them against the installed
-// Prometheus.
+// (checked by Missing). The hops come from the chart's topology (values.yaml's
+// services): the smoke test is given them by flag (ParseHops reads it), and
+// the tests read the same flag from the chart's render. The chart tests
+// parse the queries with promtool and the helm test smoke checker runs them
+// against the installed Prometheus.
 package queries
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // Query is one named PromQL expression.
 type Query struct {
@@ -41,20 +49,38 @@ type Hop struct{ App, Cluster string }
 // String writes the hop as caller->callee, e.g. "ingress->frontend".
 func (h Hop) String() string { return h.App + "->" + h.Cluster }
 
-// Hops are every call of the mesh, as charts/envoy-example/templates/_topology.tpl defines them.
-// Each of the four queries must answer a series for each of them (and may
-// answer more, e.g. app=user,cluster=jaeger). A pod's Envoy calling its own
-// app (cluster local_service) is not a hop. A chart test
-// (charts/charttest, TestHopsMatchTheChartTopology) checks this list
-// against the clusters of the rendered Envoy bootstraps.
-var Hops = []Hop{{"ingress", "frontend"}, {"frontend", "user"}, {"frontend", "order"}, {"order", "item"}}
+// ParseHops reads hops written as the chart's smoke test is given them
+// (--hops): "ingress->frontend,frontend->user". The chart derives them
+// from the topology of values.yaml (the demo's path, GET /).
+func ParseHops(s string) ([]Hop, error) {
+	var hops []Hop
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		app, cluster, ok := strings.Cut(part, "->")
+		if !ok || app == "" || cluster == "" || strings.Contains(cluster, "->") {
+			return nil, fmt.Errorf("hop %q: want caller->callee", part)
+		}
+		h := Hop{App: app, Cluster: cluster}
+		if slices.Contains(hops, h) {
+			return nil, fmt.Errorf("hop %s twice", h)
+		}
+		hops = append(hops, h)
+	}
+	if len(hops) == 0 {
+		return nil, fmt.Errorf("no hop in %q", s)
+	}
+	return hops, nil
+}
 
-// Missing returns the hops that no series in series (one label set each) carries, in Hops order.
+// Missing returns the hops that no series in series (one label set each) carries, in hops' order.
 // A series carries a hop when its app and cluster labels are the hop's;
 // its other labels do not matter. Nil when every hop has a series.
-func Missing(series []map[string]string) []Hop {
+func Missing(series []map[string]string, hops []Hop) []Hop {
 	var missing []Hop
-	for _, h := range Hops {
+	for _, h := range hops {
 		found := false
 		for _, s := range series {
 			if s["app"] == h.App && s["cluster"] == h.Cluster {

@@ -39,6 +39,9 @@ func TestHopString(t *testing.T) {
 	}
 }
 
+// demo are the demo's hops, as the chart gives them to the smoke test.
+var demo = []queries.Hop{{App: "ingress", Cluster: "frontend"}, {App: "frontend", Cluster: "user"}, {App: "frontend", Cluster: "order"}, {App: "order", Cluster: "item"}}
+
 func TestMissing(t *testing.T) {
 	all := []map[string]string{
 		{"app": "ingress", "cluster": "frontend"},
@@ -51,7 +54,7 @@ func TestMissing(t *testing.T) {
 		series []map[string]string
 		want   []queries.Hop
 	}{
-		{"no series", nil, queries.Hops},
+		{"no series", nil, demo},
 		{"every hop", all, nil},
 		{"every hop, extra series and labels", append([]map[string]string{
 			{"app": "user", "cluster": "jaeger"},
@@ -66,26 +69,24 @@ func TestMissing(t *testing.T) {
 		}, []queries.Hop{{App: "order", Cluster: "item"}}},
 		// A hop reversed is another hop.
 		{"reversed", []map[string]string{{"app": "item", "cluster": "order"}, all[0], all[1], all[2]}, []queries.Hop{{App: "order", Cluster: "item"}}},
-		{"no labels", []map[string]string{{}, {"app": "", "cluster": ""}}, queries.Hops},
+		{"no labels", []map[string]string{{}, {"app": "", "cluster": ""}}, demo},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := queries.Missing(tc.series); !slices.Equal(got, tc.want) {
+			if got := queries.Missing(tc.series, demo); !slices.Equal(got, tc.want) {
 				t.Errorf("Missing = %v, want %v", got, tc.want)
 			}
 		})
 	}
 }
 
-// Hops is the mesh's four calls, none twice, none to local_service.
-func TestHopsAreDistinct(t *testing.T) {
-	if len(queries.Hops) != 4 {
-		t.Errorf("%d hops: %v", len(queries.Hops), queries.Hops)
+func TestParseHops(t *testing.T) {
+	got, err := queries.ParseHops("ingress->frontend,frontend->user, frontend->order,order->item")
+	if err != nil || !slices.Equal(got, demo) {
+		t.Errorf("ParseHops = %v, %v; want %v", got, err, demo)
 	}
-	seen := map[queries.Hop]bool{}
-	for _, h := range queries.Hops {
-		if seen[h] || h.App == "" || h.Cluster == "" || h.Cluster == "local_service" {
-			t.Errorf("bad or repeated hop %q", h)
+	for _, bad := range []string{"", ",", "ingress", "ingress->", "->frontend", "a->b->c", "a->b,a->b"} {
+		if hops, err := queries.ParseHops(bad); err == nil {
+			t.Errorf("ParseHops(%q) = %v, want an error", bad, hops)
 		}
-		seen[h] = true
 	}
 }

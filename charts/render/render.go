@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
+	"github.com/envoy-example/envoy-example/charts/queries"
 	"github.com/envoy-example/envoy-example/internal/repo"
 )
 
@@ -253,6 +254,36 @@ func (r *Release) ByKind() map[string]map[string]Object {
 // <release>-<component>, e.g. demo-user.
 func (r *Release) Name(component string) string {
 	return r.Options.Release + "-" + component
+}
+
+// DemoPath is the demo's path (GET /, the report) as the chart's smoke test
+// checks it: the hops each of the four queries must answer for and the
+// services whose spans the report's trace must hold, both derived by the
+// chart from the topology in values.yaml and given to the smoke pod as
+// --hops and --trace-services.
+func (r *Release) DemoPath() (hops []queries.Hop, services []string, err error) {
+	obj, ok := r.Find("Pod", r.Name("smoke"))
+	if !ok {
+		return nil, nil, fmt.Errorf("no smoke test pod %s in the render", r.Name("smoke"))
+	}
+	o, err := obj.Decode()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, arg := range o.(*corev1.Pod).Spec.Containers[0].Args {
+		if v, ok := strings.CutPrefix(arg, "--hops="); ok {
+			if hops, err = queries.ParseHops(v); err != nil {
+				return nil, nil, fmt.Errorf("the smoke pod's --hops: %w", err)
+			}
+		}
+		if v, ok := strings.CutPrefix(arg, "--trace-services="); ok {
+			services = strings.Split(v, ",")
+		}
+	}
+	if hops == nil || len(services) == 0 {
+		return nil, nil, fmt.Errorf("the smoke pod has no --hops or --trace-services")
+	}
+	return hops, services, nil
 }
 
 // configMaps decodes every ConfigMap.

@@ -29,11 +29,13 @@ type Checker struct {
 	Log io.Writer
 	// Client makes the requests; default: a client with a 10s timeout.
 	Client *http.Client
+	// Hops are the calls of the report's path each query must answer a
+	// series for; TraceServices the services whose spans its trace must
+	// hold (each Envoy reports under its node.cluster). The chart derives
+	// both from its topology (--hops, --trace-services).
+	Hops          []queries.Hop
+	TraceServices []string
 }
-
-// TraceServices are the services whose spans the trace of one report
-// request must hold: each Envoy reports under its node.cluster.
-var TraceServices = []string{"ingress", "frontend", "user", "order", "item"}
 
 // StepError says which step failed and why.
 type StepError struct {
@@ -92,7 +94,7 @@ func (c *Checker) Run(ctx context.Context) error {
 		err := c.retry(ctx, "trace", func() error {
 			traces, err := jaeger.Traces(ctx, c.Client, c.JaegerURL, jaeger.ByRequestID(requestID, 5))
 			if err == nil {
-				trace, err = jaeger.Covering(traces, TraceServices)
+				trace, err = jaeger.Covering(traces, c.TraceServices)
 			}
 			return err
 		})
@@ -103,7 +105,7 @@ func (c *Checker) Run(ctx context.Context) error {
 	}
 
 	// 3. The four queries in Prometheus, each answering a series for every
-	// hop of the mesh (queries.Hops). Traffic keeps flowing meanwhile, so
+	// hop of the report's path (c.Hops). Traffic keeps flowing meanwhile, so
 	// that the rates have samples to work on and every hop carries some.
 	if c.PrometheusURL == "" {
 		c.logf("step metrics: skipped (no --prometheus-url: Prometheus is off)")
@@ -119,7 +121,7 @@ func (c *Checker) Run(ctx context.Context) error {
 			samples, err = promapi.Query(ctx, c.Client, c.PrometheusURL, q.Expr)
 			series = promapi.LabelSets(samples)
 			if err == nil {
-				err = CheckSeries(series)
+				err = CheckSeries(series, c.Hops)
 			}
 			if err != nil {
 				err = fmt.Errorf("query %s: %w", q.Name, err)
@@ -130,7 +132,7 @@ func (c *Checker) Run(ctx context.Context) error {
 			return err
 		}
 		c.logf("step metrics: ok, query %s has a series for each of the %d hops (%s), %d series in all: %s",
-			q.Name, len(queries.Hops), hopList(queries.Hops), len(series), q.Expr)
+			q.Name, len(c.Hops), hopList(c.Hops), len(series), q.Expr)
 	}
 	return nil
 }
@@ -199,10 +201,10 @@ func (c *Checker) do(req *http.Request) ([]byte, *http.Response, error) {
 }
 
 // CheckSeries wants every series labelled app and cluster, and a series
-// for each hop of the mesh (queries.Hops); series for anything else (the
+// for each of hops; series for anything else (the
 // jaeger cluster, say) may come on top. The error names the missing hops
 // and the hops the series did carry.
-func CheckSeries(series []map[string]string) error {
+func CheckSeries(series []map[string]string, hops []queries.Hop) error {
 	if len(series) == 0 {
 		return errors.New("no series yet (has Prometheus scraped statsd_exporter twice since traffic began?)")
 	}
@@ -211,7 +213,7 @@ func CheckSeries(series []map[string]string) error {
 			return fmt.Errorf("series %v lacks the app or cluster label", s)
 		}
 	}
-	if missing := queries.Missing(series); len(missing) > 0 {
+	if missing := queries.Missing(series, hops); len(missing) > 0 {
 		var got []queries.Hop
 		for _, s := range series {
 			if h := (queries.Hop{App: s["app"], Cluster: s["cluster"]}); !slices.Contains(got, h) {

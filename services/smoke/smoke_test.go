@@ -57,6 +57,13 @@ func newFakeDemo() *fakeDemo {
 
 // allHops are series for every hop of the mesh, and two that are no hop
 // (the checker must accept them on top).
+// The demo's path as the chart gives it to the smoke pod (a chart test,
+// TestSmokeGetsTheDemoPath, checks the render says the same).
+const (
+	demoHops          = "ingress->frontend,frontend->user,frontend->order,order->item"
+	demoTraceServices = "ingress,frontend,item,order,user"
+)
+
 func allHops() []map[string]string {
 	return []map[string]string{
 		{"app": "ingress", "cluster": "frontend"},
@@ -145,7 +152,12 @@ func (f *fakeDemo) start(t *testing.T) (*Checker, *bytes.Buffer) {
 	prom := httptest.NewServer(http.HandlerFunc(f.prometheus))
 	t.Cleanup(func() { ing.Close(); jae.Close(); prom.Close() })
 	var log bytes.Buffer
-	return &Checker{IngressURL: ing.URL, JaegerURL: jae.URL, PrometheusURL: prom.URL, Interval: 20 * time.Millisecond, Log: &log}, &log
+	hops, err := queries.ParseHops(demoHops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Checker{IngressURL: ing.URL, JaegerURL: jae.URL, PrometheusURL: prom.URL, Interval: 20 * time.Millisecond, Log: &log,
+		Hops: hops, TraceServices: strings.Split(demoTraceServices, ",")}, &log
 }
 
 func runFor(t *testing.T, c *Checker, d time.Duration) error {
@@ -261,16 +273,27 @@ func TestFlags(t *testing.T) {
 	if code := run([]string{"--ingress-url=http://x", "--timeout=banana"}, &out); code != 2 {
 		t.Errorf("bad timeout: exit %d", code)
 	}
+	// The path to check is the chart's to say: no default.
+	for _, args := range [][]string{
+		{"--ingress-url=http://x", "--prometheus-url=http://p"},
+		{"--ingress-url=http://x", "--prometheus-url=http://p", "--hops=ingress"},
+		{"--ingress-url=http://x", "--jaeger-url=http://j"},
+	} {
+		out.Reset()
+		if code := run(args, &out); code != 2 || !strings.Contains(out.String(), "smoke: --") {
+			t.Errorf("%v: exit %d, %s", args, code, out.String())
+		}
+	}
 	f := newFakeDemo()
 	c, _ := f.start(t)
 	out.Reset()
-	code := run([]string{"--ingress-url=" + c.IngressURL, "--jaeger-url=" + c.JaegerURL, "--prometheus-url=" + c.PrometheusURL, "--timeout=10s", "--retry-interval=10ms"}, &out)
+	code := run([]string{"--ingress-url=" + c.IngressURL, "--jaeger-url=" + c.JaegerURL, "--prometheus-url=" + c.PrometheusURL, "--hops=" + demoHops, "--trace-services=" + demoTraceServices, "--timeout=10s", "--retry-interval=10ms"}, &out)
 	if code != 0 || !strings.HasSuffix(out.String(), "smoke: PASS\n") {
 		t.Errorf("exit %d:\n%s", code, out.String())
 	}
 	f.series = nil
 	out.Reset()
-	code = run([]string{"--ingress-url=" + c.IngressURL, "--prometheus-url=" + c.PrometheusURL, "--timeout=300ms", "--retry-interval=10ms"}, &out)
+	code = run([]string{"--ingress-url=" + c.IngressURL, "--prometheus-url=" + c.PrometheusURL, "--hops=" + demoHops, "--timeout=300ms", "--retry-interval=10ms"}, &out)
 	if code != 1 || !strings.Contains(out.String(), "smoke: FAIL step metrics") {
 		t.Errorf("exit %d:\n%s", code, out.String())
 	}
@@ -279,7 +302,7 @@ func TestFlags(t *testing.T) {
 	f.series = withoutHops(queries.Hop{App: "order", Cluster: "item"})
 	f.mu.Unlock()
 	out.Reset()
-	code = run([]string{"--ingress-url=" + c.IngressURL, "--prometheus-url=" + c.PrometheusURL, "--timeout=300ms", "--retry-interval=10ms"}, &out)
+	code = run([]string{"--ingress-url=" + c.IngressURL, "--prometheus-url=" + c.PrometheusURL, "--hops=" + demoHops, "--timeout=300ms", "--retry-interval=10ms"}, &out)
 	if code != 1 || !strings.Contains(out.String(), "smoke: FAIL step metrics: still failing after") ||
 		!strings.Contains(out.String(), "query envoy_example:upstream_rq_time:p95: no series for order->item (") ||
 		strings.Contains(out.String(), "PASS") || strings.Contains(out.String(), "step metrics: ok") {

@@ -131,7 +131,7 @@ The second, with faults.<service>.headers, obeys Envoy's fault headers
 override of the first from reaching it.
 */}}
 {{- define "envoy-example.envoy.faultFilters" -}}
-{{- $faults := get .root.Values.faults .role.name -}}
+{{- $faults := include "envoy-example.faults" . | fromJson -}}
 - name: envoy.filters.http.fault
   typed_config:
     "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
@@ -161,11 +161,20 @@ override of the first from reaching it.
 {{- end }}
 
 {{/*
+A service's faults: faults.<service> of values.yaml, or none for a service
+without an entry there (yours, unless you give it one). As JSON.
+*/}}
+{{- define "envoy-example.faults" -}}
+{{- $none := dict "abort" (dict "percent" 0 "httpStatus" 503 "grpcStatus" 14) "delay" (dict "percent" 0 "duration" "1s") "headers" false -}}
+{{- merge (deepCopy (get .root.Values.faults .role.name | default dict)) $none | toJson -}}
+{{- end }}
+
+{{/*
 Route option: no injected fault on this route (the health checks': a fault
 should look like a bad server to the callers' traffic, not flap its health).
 */}}
 {{- define "envoy-example.envoy.noFaults" -}}
-{{- $faults := get .root.Values.faults .role.name -}}
+{{- $faults := include "envoy-example.faults" . | fromJson -}}
 typed_per_filter_config:
   envoy.filters.http.fault:
     "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
@@ -269,7 +278,7 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
       - endpoint:
           address:
             socket_address: { address: {{ include "envoy-example.serviceFQDN" (dict "root" $root "component" $callee.name) }}, port_value: {{ include "envoy-example.port" (list $root "service") }} }
-          {{- if $callee.healthCheck }}
+          {{- if dig "healthCheck" "port" 0 $callee }}
           # Health checks ask the {{ $callee.name }} app's {{ $callee.healthCheck.path }} on its ops port
           # (503 while it drains).
           health_check_config: { port_value: {{ $callee.healthCheck.port }} }
@@ -280,7 +289,7 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
   {{- if include "envoy-example.mtls" $root }}
   # mTLS to the callee's inbound listener, which must be {{ $callee.name }}.
   {{- include "envoy-example.envoy.upstreamTLS" . | nindent 2 }}
-  {{- if $callee.healthCheck }}
+  {{- if dig "healthCheck" "port" 0 $callee }}
   # The health checks go to the app's plain ops port, not through TLS.
   transport_socket_matches:
   - name: plain-health-check
@@ -302,7 +311,7 @@ Service, health-checked and watched for outliers. Call with (dict "root" $
     grpc_health_check: { service_name: {{ $callee.grpcService }} }
     {{- else }}
     http_health_check: { path: {{ $callee.healthCheck.path }} }
-    {{- if include "envoy-example.mtls" $root }}
+    {{- if and (include "envoy-example.mtls" $root) (dig "healthCheck" "port" 0 $callee) }}
     transport_socket_match_criteria: { health-check: plain }
     {{- end }}
     {{- end }}

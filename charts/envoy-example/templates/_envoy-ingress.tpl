@@ -2,12 +2,13 @@
 The ingress Envoy: the front door of the mesh and the root of every trace,
 as one bootstrap that reads top to bottom:
 
-  ingress    0.0.0.0:8080    from outside (the ingress Service) -> the frontend cluster
+  ingress    0.0.0.0:8080    from outside (the ingress Service) -> by path prefix, frontend (/) and
+                             every service with an ingressPrefix
   readiness  0.0.0.0:15021   the kubelet's probes -> the admin's /ready
   prometheus_stats  0.0.0.0:15090  metrics.mode prometheus: GET /stats/prometheus -> the admin
 
 It has no app and no egress listener; whom it calls comes from the topology
-(_topology.tpl: ingress calls frontend). The blocks shared with the sidecars
+(_topology.tpl: the services with an ingressPrefix in values.yaml). The blocks shared with the sidecars
 are in _envoy-blocks.tpl. The rendered file for the default values is
 envoy/ingress.yaml at the repository's root. Call with (dict "root" $).
 */}}
@@ -16,7 +17,6 @@ envoy/ingress.yaml at the repository's root. Call with (dict "root" $).
 {{- $envoy := $root.Values.envoy -}}
 {{- $role := include "envoy-example.role" (dict "root" $root "component" "ingress") | fromJson -}}
 {{- $ctx := dict "root" $root "role" $role -}}
-{{- $frontend := include "envoy-example.role" (dict "root" $root "component" (first $role.calls)) | fromJson -}}
 # Envoy bootstrap of the ingress (release {{ $root.Release.Name }}), rendered by the chart.
 {{ include "envoy-example.envoy.common" $ctx }}
 
@@ -62,18 +62,20 @@ static_resources:
           route_config:
             name: ingress
             virtual_hosts:
-            - name: {{ $frontend.name }}
+            - name: ingress
               domains: ["*"]
               routes:
-              - match: { prefix: "/" }
+              {{- range $role.routes }}
+              # {{ .prefix }} -> {{ .service }} (services.{{ .service }}.ingressPrefix)
+              - match: { prefix: {{ .prefix | quote }} }
                 route:
-                  cluster: {{ $frontend.name }}
+                  cluster: {{ .service }}
                   # Longer than the frontend's own request timeout, so that
                   # the frontend's answer (a 504 naming the slow service)
                   # reaches the client, not a bare "upstream request timeout".
                   timeout: {{ $root.Values.ingress.timeout }}
-                  # GET / is idempotent: retry what never reached a frontend
-                  # and the 503 of a frontend pod that is shutting down. No
+                  # Retry what never reached the service and the 503 of a
+                  # pod that is shutting down (GET / is idempotent). No
                   # per-try timeout: a slow report is the frontend's to end
                   # (it has its deadline), and a second try would redo it all.
                   retry_policy:
@@ -81,6 +83,8 @@ static_resources:
                     retriable_status_codes: [503]
                     num_retries: {{ $envoy.retries.attempts }}
                     {{- include "envoy-example.envoy.retryHosts" $ctx | nindent 20 }}
+              {{- else }} []
+              {{- end }}
           http_filters:
           {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
   {{- include "envoy-example.envoy.readinessListener" $ctx | nindent 2 }}
@@ -89,7 +93,10 @@ static_resources:
   {{- end }}
 
   clusters:
-  {{- include "envoy-example.envoy.upstreamCluster" (dict "root" $root "callee" $frontend) | nindent 2 }}
+  {{- range $role.calls }}
+  {{- $callee := include "envoy-example.role" (dict "root" $root "component" .) | fromJson }}
+  {{- include "envoy-example.envoy.upstreamCluster" (dict "root" $root "callee" $callee) | nindent 2 }}
+  {{- end }}
   {{- if $root.Values.jaeger.enabled }}
   {{- include "envoy-example.envoy.jaegerCluster" $ctx | nindent 2 }}
   {{- end }}

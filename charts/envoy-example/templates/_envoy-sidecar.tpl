@@ -1,15 +1,16 @@
 {{/*
-The Envoy sidecar of a service pod (frontend, user, order, item), as one
+The Envoy sidecar of a service pod (frontend, user, order, item, yours), as one
 bootstrap that reads top to bottom:
 
-  inbound    0.0.0.0:8080    the Service port   -> local_service, the app on 127.0.0.1:9090
+  inbound    0.0.0.0:8080    the Service port   -> local_service, the app on 127.0.0.1:9090 (its port)
                              (with mtls: TLS with client certificates, RBAC on the callers)
   egress     127.0.0.1:7070  the app's calls    -> one cluster per service it calls
   readiness  0.0.0.0:15021   the kubelet's probes -> the admin's /ready
   prometheus_stats  0.0.0.0:15090  metrics.mode prometheus: GET /stats/prometheus -> the admin
 
-What differs between the four comes from the topology (_topology.tpl): the
-app's protocol and the services it calls. The blocks shared with the ingress
+What differs between the services comes from the topology (_topology.tpl,
+from values.yaml's services): the app's protocol and port, its health check,
+and the services it calls. The blocks shared with the ingress
 (node, admin, stats, upstream clusters, tracing) are in _envoy-blocks.tpl.
 The rendered files for the default values are in envoy/ at the repository's
 root. Call with (dict "root" $ "component" "user").
@@ -21,6 +22,13 @@ root. Call with (dict "root" $ "component" "user").
 {{- $ctx := dict "root" $root "role" $role -}}
 {{- $grpc := eq $role.protocol "grpc" -}}
 {{- $mtls := include "envoy-example.mtls" $root -}}
+{{- $callees := list -}}
+{{- $grpcCallees := list -}}
+{{- range $role.calls -}}
+{{- $callee := include "envoy-example.role" (dict "root" $root "component" .) | fromJson -}}
+{{- $callees = append $callees $callee -}}
+{{- if eq $callee.protocol "grpc" }}{{ $grpcCallees = append $grpcCallees $callee }}{{ end -}}
+{{- end -}}
 # Envoy bootstrap of the {{ $role.name }} sidecar (release {{ $root.Release.Name }}), rendered by the chart.
 {{ include "envoy-example.envoy.common" $ctx }}
 
@@ -49,10 +57,14 @@ static_resources:
             - name: local_service
               domains: ["*"]
               routes:
-              {{- if $grpc }}
+              {{- if or $grpc (not (dig "healthCheck" "port" 0 $role)) }}
               # Callers' Envoys health-check this pod through here. Their
               # checks carry no trace context: keep them out of Jaeger.
+              {{- if $grpc }}
               - match: { prefix: "/grpc.health.v1.Health/" }
+              {{- else }}
+              - match: { path: {{ $role.healthCheck.path | quote }} }
+              {{- end }}
                 route:
                   cluster: local_service
                   timeout: {{ $envoy.healthCheck.timeout }}
@@ -88,7 +100,7 @@ static_resources:
       {{- end }}
   - name: egress
     # The app calls other services here (127.0.0.1:7070); routes pick the
-    # cluster by gRPC service path.
+    # cluster by gRPC service path, or for an HTTP callee by Host.
     {{- if not $role.calls }}
     # {{ $role.name }} calls no other service: no routes, every call gets a 404.
     {{- end }}
@@ -108,11 +120,33 @@ static_resources:
           route_config:
             name: egress
             virtual_hosts:
+            {{- range $callees }}
+            {{- if ne .protocol "grpc" }}
+            # HTTP calls to {{ .name }}: the app names it in Host (or :authority).
+            - name: {{ .name }}
+              domains: [{{ .name | quote }}, {{ printf "%s:*" .name | quote }}]
+              routes:
+              - match: { prefix: "/" }
+                route:
+                  cluster: {{ .name }}
+                  timeout: {{ $envoy.timeouts.route }}
+                  # Retry what never reached {{ .name }}: no connection, a refused stream.
+                  retry_policy:
+                    retry_on: connect-failure,refused-stream
+                    num_retries: {{ $envoy.retries.attempts }}
+                    per_try_timeout: {{ $envoy.retries.perTryTimeout }}
+                    {{- include "envoy-example.envoy.retryHosts" $ctx | nindent 20 }}
+            {{- end }}
+            {{- end }}
+            {{- if ne (len $callees) (len $grpcCallees) }}
+            # gRPC calls, by the callee's gRPC service in the path.
+            {{- end }}
             - name: egress
               domains: ["*"]
               routes:
-              {{- range $role.calls }}
-              {{- $callee := include "envoy-example.role" (dict "root" $root "component" .) | fromJson }}
+              {{- range $callees }}
+              {{- if eq .protocol "grpc" }}
+              {{- $callee := . }}
               - match:
                   prefix: /{{ $callee.grpcService }}/
                   grpc: {}
@@ -129,7 +163,9 @@ static_resources:
                     num_retries: {{ $envoy.retries.attempts }}
                     per_try_timeout: {{ $envoy.retries.perTryTimeout }}
                     {{- include "envoy-example.envoy.retryHosts" $ctx | nindent 20 }}
-              {{- else }} []
+              {{- end }}
+              {{- end }}
+              {{- if not $grpcCallees }} []
               {{- end }}
           http_filters:
           {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
@@ -149,13 +185,12 @@ static_resources:
       - lb_endpoints:
         - endpoint:
             address:
-              socket_address: { address: 127.0.0.1, port_value: {{ include "envoy-example.port" (list $root "app") }} }
+              socket_address: { address: 127.0.0.1, port_value: {{ $role.port }} }
     {{- if $grpc }}
     {{- include "envoy-example.envoy.http2" $ctx | nindent 4 }}
     {{- end }}
-  {{- range $role.calls }}
-  {{- $callee := include "envoy-example.role" (dict "root" $root "component" .) | fromJson }}
-  {{- include "envoy-example.envoy.upstreamCluster" (dict "root" $root "callee" $callee) | nindent 2 }}
+  {{- range $callees }}
+  {{- include "envoy-example.envoy.upstreamCluster" (dict "root" $root "callee" .) | nindent 2 }}
   {{- end }}
   {{- if $root.Values.jaeger.enabled }}
   {{- include "envoy-example.envoy.jaegerCluster" $ctx | nindent 2 }}

@@ -21,10 +21,10 @@ other and the ingress to frontend's app). Empty otherwise.
 
 {{/*
 The workloads that get a ServiceAccount, an identity and a certificate:
-every role of the topology (the ingress and the four services).
+every role of the topology (the ingress and every service).
 */}}
 {{- define "envoy-example.workloads" -}}
-{{- keys (include "envoy-example.topology" . | fromYaml) | sortAlpha | toJson -}}
+{{- keys (include "envoy-example.topology" . | fromJson) | sortAlpha | toJson -}}
 {{- end }}
 
 {{/*
@@ -56,13 +56,14 @@ names its workloads. Call with (dict "root" $ "component" "user").
 
 {{/*
 Who may call a workload: every role whose calls name it in the topology
-(_topology.tpl), as a JSON list. user and order: [frontend]; item: [order];
-frontend: [ingress]; ingress: [] (its callers are outside the mesh).
+(_topology.tpl), as a JSON list. In the demo, user and order: [frontend];
+item: [order]; frontend: [ingress]; ingress: [] (its callers are outside
+the mesh).
 Call with (dict "root" $ "component" "user").
 */}}
 {{- define "envoy-example.callers" -}}
 {{- $callers := list -}}
-{{- range $name, $role := include "envoy-example.topology" .root | fromYaml -}}
+{{- range $name, $role := include "envoy-example.topology" .root | fromJson -}}
 {{- if has $.component $role.calls }}{{ $callers = append $callers $name }}{{ end -}}
 {{- end -}}
 {{- $callers | sortAlpha | toJson -}}
