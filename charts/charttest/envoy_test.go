@@ -203,17 +203,24 @@ func TestEnvoyValidatesEveryBootstrap(t *testing.T) {
 		if s.mtls {
 			secrets = mtlsSecrets(t, rel, time.Now())
 		}
-		for component := range bootstraps {
-			path, _ := envoyOnDisk(t, rel, component, t.TempDir(), secrets)
-			args := runArgs(t, envoyContainer(t, rel, component), rel.Name(component)+"-7d4b9c8f6-x2x9z")
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			err := envoyproc.Validate(ctx, bin, path, args...)
-			cancel()
-			if err != nil {
-				t.Errorf("%s: %v", component, err)
-			}
-		}
+		validateBootstraps(t, bin, rel, bootstraps, secrets)
 	})
+}
+
+// validateBootstraps runs a real Envoy's --mode validate on each bootstrap,
+// with the files it reads on disk and the arguments of its container.
+func validateBootstraps(t *testing.T, bin string, rel *render.Release, bootstraps map[string]string, secrets map[string]*corev1.Secret) {
+	t.Helper()
+	for component := range bootstraps {
+		path, _ := envoyOnDisk(t, rel, component, t.TempDir(), secrets)
+		args := runArgs(t, envoyContainer(t, rel, component), rel.Name(component)+"-7d4b9c8f6-x2x9z")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := envoyproc.Validate(ctx, bin, path, args...)
+		cancel()
+		if err != nil {
+			t.Errorf("%s: %v", component, err)
+		}
+	}
 }
 
 // grpcServices are the gRPC service names each upstream cluster serves,

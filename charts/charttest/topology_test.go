@@ -1,7 +1,6 @@
 package charttest
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/envoy-example/envoy-example/charts/queries"
 	"github.com/envoy-example/envoy-example/charts/render"
-	"github.com/envoy-example/envoy-example/internal/envoyproc"
 	"github.com/envoy-example/envoy-example/internal/envoyproc/envoytest"
 	"github.com/envoy-example/envoy-example/internal/repo"
 )
@@ -164,16 +162,7 @@ func checkYourServices(t *testing.T, bin string, rel *render.Release, ys yourSer
 	if mtls {
 		secrets = mtlsSecrets(t, rel, time.Now())
 	}
-	for component := range bootstraps {
-		path, _ := envoyOnDisk(t, rel, component, t.TempDir(), secrets)
-		args := runArgs(t, envoyContainer(t, rel, component), rel.Name(component)+"-7d4b9c8f6-x2x9z")
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := envoyproc.Validate(ctx, bin, path, args...)
-		cancel()
-		if err != nil {
-			t.Errorf("%s: %v", component, err)
-		}
-	}
+	validateBootstraps(t, bin, rel, bootstraps, secrets)
 
 	// Each new service: its app runs with its own args and no flag of the
 	// demo's, under its own ServiceAccount, and admits only its callers.

@@ -13,12 +13,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/envoy-example/envoy-example/internal/httpget"
 )
 
 // Search is what /api/traces is asked for.
@@ -94,31 +95,16 @@ func (t Trace) Services() []string {
 // http) for the traces of a search. No trace found is no error: the
 // answer is empty (traces are batched: the caller retries).
 func Traces(ctx context.Context, client *http.Client, base string, s Search) ([]Trace, error) {
-	if client == nil {
-		client = http.DefaultClient
-	}
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/api/traces?"+s.Query().Encode(), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	resp, body, err := httpget.Get(ctx, client, base, "/api/traces?"+s.Query().Encode())
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		// Jaeger answers errors as {"data":null,"errors":[{"msg":...}]}.
 		if _, perr := Parse(body); perr != nil && strings.HasPrefix(perr.Error(), "jaeger: ") {
-			return nil, fmt.Errorf("GET %s: %s: %w", req.URL.Redacted(), resp.Status, perr)
+			return nil, fmt.Errorf("GET %s: %s: %w", resp.Request.URL.Redacted(), resp.Status, perr)
 		}
-		return nil, fmt.Errorf("GET %s: %s: %.200s", req.URL.Redacted(), resp.Status, strings.TrimSpace(string(body)))
+		return nil, fmt.Errorf("GET %s: %s: %.200s", resp.Request.URL.Redacted(), resp.Status, strings.TrimSpace(string(body)))
 	}
 	return Parse(body)
 }

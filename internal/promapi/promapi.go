@@ -9,11 +9,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
+
+	"github.com/envoy-example/envoy-example/internal/httpget"
 )
 
 // Sample is one series of an instant vector: its labels and its value
@@ -26,23 +26,7 @@ type Sample struct {
 // Query runs one instant query against the Prometheus at base (a URL, or
 // host:port for http) and returns the samples of its vector.
 func Query(ctx context.Context, client *http.Client, base, expr string) ([]Sample, error) {
-	if client == nil {
-		client = http.DefaultClient
-	}
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	u := strings.TrimSuffix(base, "/") + "/api/v1/query?" + url.Values{"query": {expr}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	resp, body, err := httpget.Get(ctx, client, base, "/api/v1/query?"+url.Values{"query": {expr}}.Encode())
 	if err != nil {
 		return nil, err
 	}
