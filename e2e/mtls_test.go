@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -112,6 +113,9 @@ func mtlsRenewalStep(t *testing.T, r *release) {
 // fortio pod in plain HTTP and in TLS without a certificate, and over a
 // port-forward with item's certificate (a mesh identity, but not
 // frontend's); frontend's certificate, over the same path, is admitted.
+// Then authorization per method: through a frontend pod's Envoy,
+// ListUsers passes and DeleteUser (a method frontend's calls do not name
+// in values.yaml) is refused with PERMISSION_DENIED.
 func mtlsRefusedStep(t *testing.T, r *release) {
 	r.ensure(t, mtlsState())
 	pods, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector("user"))
@@ -156,6 +160,45 @@ func mtlsRefusedStep(t *testing.T, r *release) {
 		t.Fatalf("user's Envoy counts %d RBAC denials (%v), want %d", denied, err, deniedBefore+1)
 	}
 	t.Logf("user's Envoy: http.inbound.rbac.denied %d -> %d", deniedBefore, denied)
+
+	// Per-method authorization: frontend, an allowed caller of user, may
+	// call the methods its calls name in values.yaml (ListUsers, GetUser),
+	// and no other. Through a frontend pod's own Envoy (its egress
+	// listener, port-forwarded), as the frontend app would call.
+	frontends, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector("frontend"))
+	if err != nil || len(frontends) == 0 {
+		t.Fatalf("frontend pods: %v (%d)", err, len(frontends))
+	}
+	deniedOnUsers := func() int64 {
+		var sum int64
+		for _, p := range pods {
+			n, err := envoyproc.Stat(forward(t, r.ctx, r.k, r.s.namespace, p.Name, port("envoyAdmin")), "http.inbound.rbac.denied")
+			if err == nil {
+				sum += n
+			}
+		}
+		return sum
+	}
+	before := deniedOnUsers()
+	egress, err := grpc.NewClient(forward(t, r.ctx, r.k, r.s.namespace, frontends[0].Name, port("egress")), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer egress.Close()
+	users := userv1.NewUserServiceClient(egress)
+	cctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := users.ListUsers(cctx, &userv1.ListUsersRequest{}); err != nil {
+		t.Fatalf("ListUsers through %s's Envoy: %v", frontends[0].Name, err)
+	}
+	_, err = users.DeleteUser(cctx, &userv1.DeleteUserRequest{Id: 1})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("DeleteUser through %s's Envoy: %v, want PERMISSION_DENIED", frontends[0].Name, err)
+	}
+	if after := deniedOnUsers(); after != before+1 {
+		t.Fatalf("user's Envoys count %d RBAC denials, want %d", after, before+1)
+	}
+	t.Logf("through %s's Envoy: ListUsers OK, DeleteUser %s %s (user's Envoys: rbac.denied +1)", frontends[0].Name, status.Code(err), status.Convert(err).Message())
 }
 
 // 13-mtls-off-and-on-under-load: mtlsOffAndOn turns mTLS off (the chart's

@@ -56,7 +56,9 @@ const serverIP = "127.0.0.2"
 // certificate renewed on disk the kubelet's way under continuous calls
 // fails none, and user's admin /certs shows the new serial; (d) user's
 // Envoy given order's certificate is refused by frontend's Envoy
-// (cluster.user.ssl.fail_verify_san) and the call fails UNAVAILABLE.
+// (cluster.user.ssl.fail_verify_san) and the call fails UNAVAILABLE;
+// (f) frontend calling a method of user that its calls do not name
+// (DeleteUser) is refused with PERMISSION_DENIED, counted in rbac.denied.
 func TestMTLSWithRealEnvoys(t *testing.T) {
 	envoyPath := envoytest.Pinned(t)
 	requirePortsFree(t)
@@ -179,6 +181,23 @@ func TestMTLSWithRealEnvoys(t *testing.T) {
 			t.Errorf("http.inbound.rbac.denied went from %d to %d, want +1", before, n)
 		}
 		t.Logf("item calling user: %v", err)
+	})
+
+	// Per-method authorization: frontend may call the methods its calls
+	// name in values.yaml (ListUsers, GetUser), not the others.
+	t.Run("f-frontend-may-not-delete-users", func(t *testing.T) {
+		before := stat(t, serverAdmin, "http.inbound.rbac.denied")
+		_, err := users.DeleteUser(ctx, &userv1.DeleteUserRequest{Id: 1})
+		if status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("frontend calling user's DeleteUser: %v, want PERMISSION_DENIED", err)
+		}
+		if n := stat(t, serverAdmin, "http.inbound.rbac.denied"); n != before+1 {
+			t.Errorf("http.inbound.rbac.denied went from %d to %d, want +1", before, n)
+		}
+		if _, err := users.ListUsers(ctx, &userv1.ListUsersRequest{}); err != nil {
+			t.Errorf("frontend calling user's ListUsers: %v", err)
+		}
+		t.Logf("frontend calling user's DeleteUser: %v", err)
 	})
 
 	t.Run("no-client-certificate", func(t *testing.T) {

@@ -76,11 +76,14 @@ transport_socket:
 {{/*
 The first HTTP filter of a service's inbound listener: only the callers the
 topology names (envoy-example.callers), by the SPIFFE ID of the certificate
-they presented. Anyone else gets 403 (PERMISSION_DENIED for gRPC), counted
-as http.inbound.rbac.denied.
+they presented, and of a gRPC service only the methods a caller's calls
+name, when they name some. Anyone else, and any other method, gets 403
+(PERMISSION_DENIED for gRPC), counted as http.inbound.rbac.denied.
 */}}
 {{- define "envoy-example.envoy.rbacFilter" -}}
 {{- $root := .root -}}
+{{- $role := .role -}}
+{{- $topology := include "envoy-example.topology" $root | fromJson -}}
 {{- $callers := include "envoy-example.callers" (dict "root" $root "component" .role.name) | fromJsonArray -}}
 - name: envoy.filters.http.rbac
   typed_config:
@@ -90,8 +93,20 @@ as http.inbound.rbac.denied.
       action: ALLOW
       policies:
         {{- range $callers }}
+        {{- $methods := get (get $topology .).methods $role.name }}
         {{ . }}:
+          {{- if $methods }}
+          # Only the methods its calls name, and its health checks.
+          permissions:
+          - or_rules:
+              rules:
+              {{- range $methods }}
+              - url_path: { path: { exact: "/{{ $role.grpcService }}/{{ . }}" } }
+              {{- end }}
+              - url_path: { path: { exact: "/grpc.health.v1.Health/Check" } }
+          {{- else }}
           permissions: [{ any: true }]
+          {{- end }}
           principals:
           - authenticated:
               principal_name: { exact: {{ include "envoy-example.spiffeID" (dict "root" $root "component" .) | quote }} }

@@ -16,6 +16,11 @@ One role per service, with what values.yaml says of it:
   calls        the services the app reaches through its Envoy's egress
                listener (127.0.0.1:7070). Its Envoy gets one cluster per
                callee and health-checks only those; each callee admits it.
+               values.yaml writes a call as the callee's name, or as
+               {service, methods} for a gRPC callee that admits it to those
+               methods only (per-method authorization).
+  methods      callee -> the gRPC methods the app may call there (from the
+               calls written with methods); a callee not here: any method.
   demo         true for the demo's own apps (no args in values): the chart
                passes them their flags (--listen, --<callee>-addr, ...).
   port         the app's port on 127.0.0.1 (values port, else ports.yaml's app).
@@ -43,13 +48,26 @@ here, naming the key.
 {{- if and (not $demo) (not $svc.image.tag) -}}
 {{- fail (printf "services.%s.image.tag: your image needs its tag (the chart's appVersion is for the demo's images)" $name) -}}
 {{- end -}}
-{{- $calls := $svc.calls | default list -}}
-{{- range $i, $callee := $calls -}}
+{{- $calls := list -}}
+{{- $methods := dict -}}
+{{- range $i, $call := $svc.calls | default list -}}
+{{- $callee := $call -}}
+{{- if kindIs "map" $call -}}
+{{- $callee = $call.service -}}
+{{- $_ := set $methods $callee $call.methods -}}
+{{- end -}}
 {{- if not (hasKey $services $callee) -}}
 {{- fail (printf "services.%s.calls[%d]: no service %q (services.%s is not defined)" $name $i $callee $callee) -}}
 {{- end -}}
+{{- if and (hasKey $methods $callee) (ne (get $services $callee).protocol "grpc") -}}
+{{- fail (printf "services.%s.calls[%d].methods: %s is an http service; methods are gRPC methods" $name $i $callee) -}}
 {{- end -}}
-{{- $role := dict "name" $name "protocol" $svc.protocol "calls" $calls "demo" $demo "port" ($svc.port | default $appPort | int) -}}
+{{- if has $callee $calls -}}
+{{- fail (printf "services.%s.calls[%d]: %s is called twice" $name $i $callee) -}}
+{{- end -}}
+{{- $calls = append $calls $callee -}}
+{{- end -}}
+{{- $role := dict "name" $name "protocol" $svc.protocol "calls" $calls "methods" $methods "demo" $demo "port" ($svc.port | default $appPort | int) -}}
 {{- if eq $svc.protocol "grpc" -}}
 {{- with get $grpcServices $svc.grpcService -}}
 {{- fail (printf "services.%s.grpcService: %s is services.%s's already (callers route by it)" $name $svc.grpcService .) -}}
@@ -101,7 +119,7 @@ here, naming the key.
 {{- $ingressRoutes = append $ingressRoutes (dict "prefix" $prefix "service" $name) -}}
 {{- if not (has $name $ingressCalls) }}{{ $ingressCalls = append $ingressCalls $name }}{{ end -}}
 {{- end -}}
-{{- $_ := set $roles "ingress" (dict "name" "ingress" "protocol" "http" "calls" $ingressCalls "routes" $ingressRoutes "demo" false) -}}
+{{- $_ := set $roles "ingress" (dict "name" "ingress" "protocol" "http" "calls" $ingressCalls "methods" dict "routes" $ingressRoutes "demo" false) -}}
 {{- toJson $roles -}}
 {{- end }}
 
