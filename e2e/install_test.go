@@ -31,7 +31,7 @@ func helmTestStep(t *testing.T, r *release) {
 	r.helmTest(t)
 }
 
-// 19-uninstall: helm uninstall leaves nothing of the release behind, and
+// 20-uninstall: helm uninstall leaves nothing of the release behind, and
 // the namespace goes too when the e2e created it.
 func uninstallStep(t *testing.T, r *release) {
 	created := r.createdNamespace(r.ctx)

@@ -115,7 +115,8 @@ func mtlsRenewalStep(t *testing.T, r *release) {
 // frontend's); frontend's certificate, over the same path, is admitted.
 // Then authorization per method: through a frontend pod's Envoy,
 // ListUsers passes and DeleteUser (a method frontend's calls do not name
-// in values.yaml) is refused with PERMISSION_DENIED.
+// in values.yaml) is refused with PERMISSION_DENIED. Last, the API server
+// says the certgen hook's Role cannot read the Helm release record.
 func mtlsRefusedStep(t *testing.T, r *release) {
 	r.ensure(t, mtlsState())
 	pods, err := r.k.ReadyPods(r.ctx, r.s.namespace, r.selector("user"))
@@ -199,6 +200,9 @@ func mtlsRefusedStep(t *testing.T, r *release) {
 		t.Fatalf("user's Envoys count %d RBAC denials, want %d", after, before+1)
 	}
 	t.Logf("through %s's Envoy: ListUsers OK, DeleteUser %s %s (user's Envoys: rbac.denied +1)", frontends[0].Name, status.Code(err), status.Convert(err).Message())
+
+	// The certificate hook's own reach (certgenrbac_test.go).
+	certgenMayNotReadOthers(t, r)
 }
 
 // 13-mtls-off-and-on-under-load: mtlsOffAndOn turns mTLS off (the chart's

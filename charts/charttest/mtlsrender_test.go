@@ -249,21 +249,43 @@ func TestMTLSWiring(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The selector picks every Secret certgen labels, whatever the chart version.
-		for _, kv := range strings.Split(dcmd.Selector, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			if cmd.Config.Labels[k] != v || k == "helm.sh/chart" || k == "app.kubernetes.io/version" {
-				t.Errorf("delete selector %s: %s=%s is not a stable label of the Secrets", dcmd.Selector, k, v)
-			}
+		// The delete Job deletes the CA Secret the issue Job keeps; its
+		// leaves go with it (owner references, internal/certgen).
+		if dcmd.Config.CASecret != cmd.Config.CASecret {
+			t.Errorf("delete --ca-secret %s, issue's %s", dcmd.Config.CASecret, cmd.Config.CASecret)
 		}
+		// Least privilege: Secrets only; create (which reads nothing) with
+		// no names; get and update on exactly the Secrets certgen issues;
+		// delete on the CA Secret alone; no list, watch, patch or wildcard.
 		o, _ := rel.Find("Role", rel.Name("certgen"))
 		obj, err := o.Decode()
 		if err != nil {
 			t.Fatal(err)
 		}
-		role := obj.(*rbacv1.Role)
-		if len(role.Rules) != 1 || !slices.Equal(role.Rules[0].Resources, []string{"secrets"}) || slices.Contains(role.Rules[0].Verbs, "*") || slices.Contains(role.Rules[0].Verbs, "watch") {
-			t.Errorf("certgen Role %+v, want Secrets only", role.Rules)
+		managed := []string{cmd.Config.CASecret}
+		for _, l := range cmd.Config.Leaves {
+			managed = append(managed, l.Secret)
+		}
+		slices.Sort(managed)
+		rights := map[string][]string{} // verb -> names ("" for any)
+		for _, rule := range obj.(*rbacv1.Role).Rules {
+			if !slices.Equal(rule.Resources, []string{"secrets"}) || !slices.Equal(rule.APIGroups, []string{""}) {
+				t.Errorf("certgen Role rule %+v: Secrets of the core group only", rule)
+			}
+			for _, v := range rule.Verbs {
+				names := slices.Clone(rule.ResourceNames)
+				if len(names) == 0 {
+					names = []string{""}
+				}
+				rights[v] = append(rights[v], names...)
+			}
+		}
+		for v := range rights {
+			slices.Sort(rights[v])
+		}
+		want := map[string][]string{"create": {""}, "get": managed, "update": managed, "delete": {cmd.Config.CASecret}}
+		if fmt.Sprint(rights) != fmt.Sprint(want) {
+			t.Errorf("certgen may %v, want %v", rights, want)
 		}
 	})
 }

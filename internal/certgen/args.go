@@ -13,14 +13,13 @@ import (
 //
 //	certgen issue --namespace default --ca-secret demo-mtls-ca --lifetime 24h --rotation "" \
 //	  --leaf demo-user-mtls=spiffe://cluster.local/ns/default/sa/demo-user ... --label k=v ...
-//	certgen delete --namespace default --selector app.kubernetes.io/instance=demo,...
+//	certgen delete --namespace default --ca-secret demo-mtls-ca
 //
 // The parsing lives here, not in package main, so that the chart's tests
 // read the rendered Job's arguments exactly as the program does.
 type Command struct {
-	Name     string // issue or delete
-	Config   Config // issue
-	Selector string // delete
+	Name   string // issue or delete
+	Config Config // issue; delete reads Namespace and CASecret
 }
 
 // ParseArgs parses the arguments after the program name.
@@ -32,10 +31,8 @@ func ParseArgs(args []string) (Command, error) {
 	fs := flag.NewFlagSet("certgen "+cmd.Name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cmd.Config.Namespace, "namespace", "", "namespace of the Secrets")
-	if cmd.Name == "delete" {
-		fs.StringVar(&cmd.Selector, "selector", "", "label selector of the Secrets to delete")
-	} else {
-		fs.StringVar(&cmd.Config.CASecret, "ca-secret", "", "the CA's Secret")
+	fs.StringVar(&cmd.Config.CASecret, "ca-secret", "", "the CA's Secret (delete: its leaves go with it)")
+	if cmd.Name == "issue" {
 		fs.DurationVar(&cmd.Config.Lifetime, "lifetime", 24*time.Hour, "lifetime of each leaf certificate")
 		fs.StringVar(&cmd.Config.Rotation, "rotation", "", "rotation token: a new one renews every leaf")
 		fs.Func("leaf", "<secret>=<SPIFFE ID>, once per workload", func(v string) error {
@@ -68,8 +65,8 @@ func ParseArgs(args []string) (Command, error) {
 		if err := cmd.Config.validate(); err != nil {
 			return Command{}, err
 		}
-	} else if cmd.Selector == "" {
-		return Command{}, errors.New("--selector is required: certgen deletes only the Secrets it labelled")
+	} else if cmd.Config.CASecret == "" {
+		return Command{}, errors.New("--ca-secret is required: certgen deletes the CA Secret, and its leaves go with it")
 	}
 	return cmd, nil
 }

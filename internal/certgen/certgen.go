@@ -127,25 +127,43 @@ func Issue(ctx context.Context, cs kubernetes.Interface, cfg Config) ([]Result, 
 	return results, nil
 }
 
-// Delete removes the Secrets that match selector (the post-delete hook:
-// Helm does not own them, so it would leave them behind).
-func Delete(ctx context.Context, cs kubernetes.Interface, namespace, selector string) ([]string, error) {
-	if selector == "" {
-		return nil, errors.New("no label selector: refusing to delete every Secret")
+// Delete removes the CA Secret (the post-delete hook: Helm does not own
+// it, so it would leave it behind). Every leaf Secret names the CA Secret
+// as its owner, so Kubernetes' garbage collector deletes them after it,
+// including the leaves of workloads an upgrade removed: the hook needs no
+// right to list Secrets, which would let it read them all. It says whether
+// there was a CA Secret to delete.
+func Delete(ctx context.Context, cs kubernetes.Interface, namespace, caSecret string) (bool, error) {
+	if caSecret == "" {
+		return false, errors.New("no CA Secret name")
 	}
-	secrets := cs.CoreV1().Secrets(namespace)
-	list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: selector})
-	if err != nil {
-		return nil, err
+	background := metav1.DeletePropagationBackground
+	err := cs.CoreV1().Secrets(namespace).Delete(ctx, caSecret, metav1.DeleteOptions{PropagationPolicy: &background})
+	if apierrors.IsNotFound(err) {
+		return false, nil
 	}
-	var deleted []string
-	for _, s := range list.Items {
-		if err := secrets.Delete(ctx, s.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return deleted, fmt.Errorf("deleting %s: %w", s.Name, err)
+	return err == nil, err
+}
+
+// ownedByCA makes the CA Secret the owner of a leaf Secret (see Delete).
+func ownedByCA(s *corev1.Secret, ca *corev1.Secret) {
+	ref := metav1.OwnerReference{APIVersion: "v1", Kind: "Secret", Name: ca.Name, UID: ca.UID}
+	for _, r := range s.OwnerReferences {
+		if r.UID == ca.UID {
+			return
 		}
-		deleted = append(deleted, s.Name)
 	}
-	return deleted, nil
+	s.OwnerReferences = append(s.OwnerReferences, ref)
+}
+
+// hasOwner says whether the leaf Secret names the CA Secret as its owner.
+func hasOwner(s *corev1.Secret, ca *corev1.Secret) bool {
+	for _, r := range s.OwnerReferences {
+		if r.UID == ca.UID {
+			return true
+		}
+	}
+	return false
 }
 
 func (c Config) validate() error {
@@ -174,11 +192,12 @@ type secretsAPI interface {
 	Update(ctx context.Context, s *corev1.Secret, opts metav1.UpdateOptions) (*corev1.Secret, error)
 }
 
-// authority is the CA, parsed.
+// authority is the CA, parsed, and its Secret (the leaves' owner).
 type authority struct {
-	cert *x509.Certificate
-	key  crypto.Signer
-	pem  []byte
+	cert   *x509.Certificate
+	key    crypto.Signer
+	pem    []byte
+	secret *corev1.Secret
 }
 
 func getOrCreateCA(ctx context.Context, secrets secretsAPI, cfg Config) (*authority, Result, error) {
@@ -223,7 +242,8 @@ func getOrCreateCA(ctx context.Context, secrets secretsAPI, cfg Config) (*author
 		Type:       corev1.SecretTypeTLS,
 		Data:       map[string][]byte{CertKey: certPEM, KeyKey: keyPEM},
 	}
-	if _, err := secrets.Create(ctx, s, metav1.CreateOptions{}); err != nil {
+	s, err = secrets.Create(ctx, s, metav1.CreateOptions{})
+	if err != nil {
 		return nil, Result{}, fmt.Errorf("creating CA Secret %s: %w", cfg.CASecret, err)
 	}
 	ca, err := parseCA(s)
@@ -245,7 +265,7 @@ func parseCA(s *corev1.Secret) (*authority, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &authority{cert: cert, key: key, pem: s.Data[CertKey]}, nil
+	return &authority{cert: cert, key: key, pem: s.Data[CertKey], secret: s}, nil
 }
 
 func issueLeaf(ctx context.Context, secrets secretsAPI, cfg Config, ca *authority, leaf Leaf) (Result, error) {
@@ -255,6 +275,16 @@ func issueLeaf(ctx context.Context, secrets secretsAPI, cfg Config, ca *authorit
 	}
 	if existing != nil && err == nil {
 		why, cert := RenewReason(existing, ca.cert, leaf.SPIFFEID, cfg.Lifetime, cfg.Rotation, cfg.now())
+		if why == "" && !hasOwner(existing, ca.secret) {
+			// Made before leaves had an owner: give it one, so that
+			// Delete's garbage collection reaches it too.
+			s := existing.DeepCopy()
+			ownedByCA(s, ca.secret)
+			if _, err := secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+				return Result{}, err
+			}
+			return result(leaf.Secret, "kept", "owner set: the CA Secret", cert), nil
+		}
 		if why == "" {
 			return result(leaf.Secret, "kept", "", cert), nil
 		}
@@ -266,6 +296,7 @@ func issueLeaf(ctx context.Context, secrets secretsAPI, cfg Config, ca *authorit
 		s.Data = data
 		s.Labels = cfg.Labels
 		s.Annotations = map[string]string{RotationAnnotation: cfg.Rotation}
+		ownedByCA(s, ca.secret)
 		// Update carries the resourceVersion read: a concurrent writer
 		// makes it fail rather than be overwritten.
 		if _, err := secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
@@ -283,6 +314,7 @@ func issueLeaf(ctx context.Context, secrets secretsAPI, cfg Config, ca *authorit
 		Type: corev1.SecretTypeTLS,
 		Data: data,
 	}
+	ownedByCA(s, ca.secret)
 	if _, err := secrets.Create(ctx, s, metav1.CreateOptions{}); err != nil {
 		return Result{}, err
 	}

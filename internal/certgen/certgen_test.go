@@ -227,26 +227,57 @@ func TestRenewUnreadable(t *testing.T) {
 	}
 }
 
-// The post-delete hook removes what Issue made and nothing else.
+// Every leaf names the CA Secret as its owner, so that deleting the CA
+// (the post-delete hook) takes the leaves with it through the garbage
+// collector, and the hook needs no right to list Secrets. A leaf made
+// before owners were set gets one, without a new certificate.
+func TestLeavesAreOwnedByTheCA(t *testing.T) {
+	now := t0
+	cs := fake.NewClientset()
+	cfg := config(&now)
+	issue(t, cs, cfg)
+	for _, l := range cfg.Leaves {
+		refs := secret(t, cs, l.Secret).OwnerReferences
+		if len(refs) != 1 || refs[0].Kind != "Secret" || refs[0].Name != cfg.CASecret {
+			t.Errorf("%s is owned by %v, want the CA Secret %s", l.Secret, refs, cfg.CASecret)
+		}
+	}
+	old := secret(t, cs, "demo-user-mtls")
+	old.OwnerReferences = nil
+	if _, err := cs.CoreV1().Secrets(ns).Update(context.Background(), old, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := issue(t, cs, cfg)["demo-user-mtls"]
+	if r.Action != "kept" || !strings.Contains(r.Reason, "owner set") {
+		t.Errorf("a leaf without an owner: %s", r)
+	}
+	if now := secret(t, cs, "demo-user-mtls"); len(now.OwnerReferences) != 1 || string(now.Data[CertKey]) != string(old.Data[CertKey]) {
+		t.Errorf("owner %v, certificate changed: %v", now.OwnerReferences, string(now.Data[CertKey]) != string(old.Data[CertKey]))
+	}
+}
+
+// The post-delete hook deletes the CA Secret by name and nothing else.
 func TestDelete(t *testing.T) {
 	now := t0
 	other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "someone-elses", Namespace: ns, Labels: map[string]string{"app.kubernetes.io/instance": "demo"}}}
 	cs := fake.NewClientset(other)
 	cfg := config(&now)
 	issue(t, cs, cfg)
-	deleted, err := Delete(context.Background(), cs, ns, "app.kubernetes.io/instance=demo,app.kubernetes.io/component=mtls")
-	if err != nil {
-		t.Fatal(err)
+	deleted, err := Delete(context.Background(), cs, ns, cfg.CASecret)
+	if err != nil || !deleted {
+		t.Fatalf("Delete: %v, %v", deleted, err)
 	}
-	if len(deleted) != 3 {
-		t.Errorf("deleted %v, want the CA and 2 leaves", deleted)
+	if _, err := cs.CoreV1().Secrets(ns).Get(context.Background(), cfg.CASecret, metav1.GetOptions{}); err == nil {
+		t.Error("the CA Secret is still there")
 	}
-	left, _ := cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{})
-	if len(left.Items) != 1 || left.Items[0].Name != "someone-elses" {
-		t.Errorf("left %v", left.Items)
+	if _, err := cs.CoreV1().Secrets(ns).Get(context.Background(), "someone-elses", metav1.GetOptions{}); err != nil {
+		t.Errorf("another Secret went too: %v", err)
+	}
+	if deleted, err := Delete(context.Background(), cs, ns, cfg.CASecret); deleted || err != nil {
+		t.Errorf("a second Delete: %v, %v; want nothing to delete", deleted, err)
 	}
 	if _, err := Delete(context.Background(), cs, ns, ""); err == nil {
-		t.Error("an empty selector deleted")
+		t.Error("an empty name was accepted")
 	}
 }
 
@@ -266,6 +297,7 @@ func TestParseArgs(t *testing.T) {
 		{"issue", "--namespace=shop", "--ca-secret=ca", "--leaf=x=spiffe://td/a", "--lifetime=30m"},
 		{"issue", "--namespace=shop", "--ca-secret=ca"},
 		{"delete", "--namespace=shop"},
+		{"delete", "--namespace=shop", "--selector=app=x"},
 	} {
 		if _, err := ParseArgs(bad); err == nil {
 			t.Errorf("ParseArgs(%q) accepted", bad)

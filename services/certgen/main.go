@@ -1,7 +1,8 @@
 // Command certgen keeps the chart's mTLS certificates (internal/certgen):
 // the chart runs `certgen issue` as a pre-install and pre-upgrade hook Job,
-// and `certgen delete` as a post-delete one, with a ServiceAccount that may
-// touch Secrets in the release's namespace and nothing else. It talks to
+// and `certgen delete` as a post-delete one, with a ServiceAccount whose
+// Role names the Secrets it may read, update and delete (it may create
+// Secrets, and list none). It talks to
 // the API server with the pod's ServiceAccount token (in-cluster config).
 //
 // It prints one line per Secret: kept, created or renewed, its serial and
@@ -44,12 +45,13 @@ func run(args []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if cmd.Name == "delete" {
-		deleted, err := certgen.Delete(ctx, cs, cmd.Config.Namespace, cmd.Selector)
-		for _, name := range deleted {
-			fmt.Println("deleted", name)
-		}
-		if err == nil && len(deleted) == 0 {
-			fmt.Println("no Secret matches", cmd.Selector)
+		deleted, err := certgen.Delete(ctx, cs, cmd.Config.Namespace, cmd.Config.CASecret)
+		switch {
+		case err != nil:
+		case deleted:
+			fmt.Println("deleted", cmd.Config.CASecret, "(its leaf Secrets go with it: the garbage collector deletes what it owns)")
+		default:
+			fmt.Println("no Secret", cmd.Config.CASecret, "to delete")
 		}
 		return err
 	}

@@ -78,8 +78,3 @@ against the upper bound the schema cannot express.
 {{- if or (lt $h 1) (gt $h 8760) }}{{ fail (printf "mtls.certificateLifetime %s: between 1h and 8760h (a year)" .Values.mtls.certificateLifetime) }}{{ end -}}
 {{- $h -}}
 {{- end }}
-
-{{/* The labels of the Secrets certgen makes (and deletes at uninstall). */}}
-{{- define "envoy-example.mtlsSecretSelector" -}}
-app.kubernetes.io/name={{ include "envoy-example.name" . }},app.kubernetes.io/instance={{ .Release.Name }},app.kubernetes.io/component=mtls
-{{- end }}
