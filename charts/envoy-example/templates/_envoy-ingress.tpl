@@ -29,6 +29,9 @@ static_resources:
     # Inbound, so that the drain at shutdown (drain_listeners?inboundonly)
     # stops this listener.
     traffic_direction: INBOUND
+    # The edge (Envoy's "Configuring Envoy as an edge proxy"): at most 32 KiB
+    # buffered per client connection, whatever a client sends.
+    per_connection_buffer_limit_bytes: 32768
     filter_chains:
     - filters:
       - name: envoy.filters.network.http_connection_manager
@@ -41,6 +44,18 @@ static_resources:
           # kept (helm test and the e2e test find their trace by it) and
           # returned in the response.
           use_remote_address: true
+          # Edge limits: slow or idle clients are let go, a header name with
+          # "_" is refused (an app may read it as its "-" twin), an HTTP/2
+          # client gets 100 streams and bounded windows.
+          request_headers_timeout: 10s
+          stream_idle_timeout: 300s
+          common_http_protocol_options:
+            idle_timeout: 900s
+            headers_with_underscores_action: REJECT_REQUEST
+          http2_protocol_options:
+            max_concurrent_streams: 100
+            initial_stream_window_size: 65536
+            initial_connection_window_size: 1048576
           generate_request_id: true
           preserve_external_request_id: true
           always_set_request_id_in_response: true
@@ -86,6 +101,25 @@ static_resources:
               {{- else }} []
               {{- end }}
           http_filters:
+          {{- with $root.Values.ingress.rateLimit.requestsPerSecond }}
+          # At most {{ . }} requests a second through this pod (ingress.rateLimit),
+          # a token bucket refilled every second; beyond it, 429 at once, counted
+          # as ingress_rate_limit.http_local_rate_limit.rate_limited.
+          - name: envoy.filters.http.local_ratelimit
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+              stat_prefix: ingress_rate_limit
+              token_bucket: { max_tokens: {{ . }}, tokens_per_fill: {{ . }}, fill_interval: 1s }
+              filter_enabled:
+                runtime_key: ingress_rate_limit_enabled
+                default_value: { numerator: 100, denominator: HUNDRED }
+              filter_enforced:
+                runtime_key: ingress_rate_limit_enforced
+                default_value: { numerator: 100, denominator: HUNDRED }
+              response_headers_to_add:
+              - append_action: OVERWRITE_IF_EXISTS_OR_ADD
+                header: { key: x-local-rate-limit, value: "true" }
+          {{- end }}
           {{- include "envoy-example.envoy.router" $ctx | nindent 10 }}
   {{- include "envoy-example.envoy.readinessListener" $ctx | nindent 2 }}
   {{- if eq $root.Values.metrics.mode "prometheus" }}
