@@ -4,15 +4,12 @@ package e2e
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/envoy-example/envoy-example/charts/render"
 )
 
 // certgenMayNotReadOthers asks the API server what the certgen hook's
@@ -23,17 +20,7 @@ import (
 // its reach, its own within it.
 func certgenMayNotReadOthers(t *testing.T, r *release) {
 	t.Helper()
-	var files []string
-	for _, f := range r.s.values {
-		if !filepath.IsAbs(f) {
-			f = filepath.Join(r.root, f)
-		}
-		files = append(files, f)
-	}
-	rel, err := render.Render(render.Options{Release: r.s.release, Namespace: r.s.namespace, ValuesFiles: files})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rel := r.rendered
 	name := r.s.release + "-certgen"
 	roleObj, ok1 := rel.Find("Role", name)
 	bindingObj, ok2 := rel.Find("RoleBinding", name)

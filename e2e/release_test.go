@@ -37,35 +37,45 @@ type release struct {
 	// is cleaned up with it.
 	top *testing.T
 
-	full   *fullReport // made by fullReport
-	loader *loader     // made by load
+	full     *fullReport     // made by fullReport
+	loader   *loader         // made by load
+	rendered *render.Release // the chart as installed, from readDemoPath
 }
 
 func newRelease(t *testing.T, ctx context.Context, s settings) *release {
 	t.Helper()
 	root := repoRoot(t)
-	readDemoPath(t, s)
-	return &release{ctx: ctx, k: connect(t), s: s, root: root, chart: filepath.Join(root, "charts", "envoy-example"), top: t}
+	r := &release{ctx: ctx, k: connect(t), s: s, root: root, chart: filepath.Join(root, "charts", "envoy-example"), top: t}
+	r.readDemoPath(t)
+	return r
 }
 
-// readDemoPath reads the demo's path from the chart, as its smoke test is
-// given it (render.DemoPath): the hops each query must answer for and the
-// services of a report's trace, which are also the workloads the steps
-// scale and roll. They come from the topology in values.yaml (with the
-// e2e's values files), not from a list here.
-func readDemoPath(t *testing.T, s settings) {
-	t.Helper()
+// valuesFiles are E2E_VALUES's files, relative ones from the repository's root.
+func (r *release) valuesFiles() []string {
 	var files []string
-	for _, f := range s.values {
+	for _, f := range r.s.values {
 		if !filepath.IsAbs(f) {
-			f = filepath.Join(repoRoot(t), f)
+			f = filepath.Join(r.root, f)
 		}
 		files = append(files, f)
 	}
-	rel, err := render.Render(render.Options{Release: s.release, Namespace: s.namespace, ValuesFiles: files})
+	return files
+}
+
+// readDemoPath renders the chart once, as the e2e installs it, and reads
+// the demo's path from it, as its smoke test is given it
+// (render.DemoPath): the hops each query must answer for and the services
+// of a report's trace, which are also the workloads the steps scale and
+// roll. They come from the topology in values.yaml (with the e2e's values
+// files), not from a list here. Steps read other rendered objects from
+// r.rendered.
+func (r *release) readDemoPath(t *testing.T) {
+	t.Helper()
+	rel, err := render.Render(render.Options{Release: r.s.release, Namespace: r.s.namespace, ValuesFiles: r.valuesFiles()})
 	if err != nil {
 		t.Fatalf("the chart's render, for the demo's path: %v", err)
 	}
+	r.rendered = rel
 	if demoHops, workloads, err = rel.DemoPath(); err != nil {
 		t.Fatal(err)
 	}
@@ -95,10 +105,7 @@ func (r *release) helm(t *testing.T, args ...string) string {
 func (r *release) install(t *testing.T) {
 	t.Helper()
 	args := []string{"upgrade", "--install", r.s.release, r.chart, "--wait", "--timeout", "10m"}
-	for _, f := range r.s.values {
-		if !filepath.IsAbs(f) {
-			f = filepath.Join(r.root, f)
-		}
+	for _, f := range r.valuesFiles() {
 		args = append(args, "-f", f)
 	}
 	r.helm(t, args...)
